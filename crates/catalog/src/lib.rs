@@ -1,0 +1,1 @@
+//! Catalog of turnovers and chunks: trait, SQLite/PostgreSQL and the conformance suite

@@ -1,0 +1,2 @@
+//! The platefarm command.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Pure model: turnovers, validation, wire messages, chunk planning, job states

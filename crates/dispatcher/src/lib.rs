@@ -1,0 +1,1 @@
+//! Dispatcher service: validate, plan, record, publish, track

@@ -1,0 +1,1 @@
+//! Work queue trait, in-process queue and the conformance suite

@@ -1,0 +1,1 @@
+//! Object store trait, local-filesystem store and the conformance suite

@@ -1,0 +1,1 @@
+//! Metrics registry, tracing set-up and the /metrics and /health endpoints

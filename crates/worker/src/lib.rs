@@ -1,0 +1,1 @@
+//! Worker service: pull a chunk, render, upload, report, ack
