@@ -1,1 +1,20 @@
-//! Pure model: turnovers, validation, wire messages, chunk planning, job states
+//! Pure model of platefarm: turnover requests and their validation, wire messages between
+//! services, chunk planning and job-state rules. No IO, no clocks, no async: time and storage
+//! facts are arguments.
+
+pub mod clip;
+pub mod message;
+pub mod plan;
+pub mod state;
+pub mod turnover;
+pub mod validate;
+
+pub use clip::{ClipPattern, ClipPatternError};
+pub use message::{ChunkMessage, ChunkOutcome, DecodeError, ResultEvent, WIRE_VERSION};
+pub use plan::{plan_chunks, ChunkSpec, PlanError, ShotFrames};
+pub use state::{ChunkState, TurnoverState};
+pub use turnover::{
+    plate_key, Compression, FdlSelection, FrameRange, Handles, OutputFormat, OutputOptions,
+    PixelType, Shot, Turnover,
+};
+pub use validate::{parse_turnover, FieldError, ValidationErrors};

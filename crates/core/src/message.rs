@@ -1,0 +1,137 @@
+//! Wire messages between dispatcher and workers. Each carries `version`; unknown fields are
+//! tolerated (no `deny_unknown_fields`) so old and new workers can share a queue during a
+//! rolling update. A message from a *newer major* version is refused by `decode_*`.
+
+use crate::turnover::{FdlSelection, FrameRange, OutputOptions};
+use serde::{Deserialize, Serialize};
+
+pub const WIRE_VERSION: u32 = 1;
+
+/// One unit of work: render `frames` of a shot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkMessage {
+    pub version: u32,
+    pub turnover_id: String,
+    pub chunk_id: String,
+    pub shot: String,
+    /// Sequence pattern of the input frames as store keys (`…%07d.dng`).
+    pub input_pattern: String,
+    pub frames: FrameRange,
+    pub output_location: String,
+    #[serde(default)]
+    pub amf_path: Option<String>,
+    #[serde(default)]
+    pub fdl_path: Option<String>,
+    #[serde(default)]
+    pub fdl: FdlSelection,
+    #[serde(default)]
+    pub output: OutputOptions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChunkOutcome {
+    /// Every frame written; `outputs` are the store keys, in frame order.
+    Done { outputs: Vec<String> },
+    /// Permanently failed (bad input): retrying would fail the same way.
+    Failed { reason: String },
+}
+
+/// What a worker reports after a chunk, published before the chunk is acked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultEvent {
+    pub version: u32,
+    pub turnover_id: String,
+    pub chunk_id: String,
+    #[serde(default)]
+    pub worker_id: String,
+    /// How many times the chunk had been delivered when this attempt ran (1 = first).
+    #[serde(default)]
+    pub delivery_count: u32,
+    pub outcome: ChunkOutcome,
+    #[serde(default)]
+    pub render_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("malformed {what} message: {source}")]
+    Malformed {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what} message version {got} is newer than this build understands ({WIRE_VERSION})")]
+    TooNew { what: &'static str, got: u32 },
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &'static str,
+    version: impl Fn(&T) -> u32,
+) -> Result<T, DecodeError> {
+    let msg: T =
+        serde_json::from_slice(bytes).map_err(|source| DecodeError::Malformed { what, source })?;
+    let got = version(&msg);
+    if got > WIRE_VERSION {
+        return Err(DecodeError::TooNew { what, got });
+    }
+    Ok(msg)
+}
+
+impl ChunkMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("chunk messages serialise")
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode(bytes, "chunk", |m: &Self| m.version)
+    }
+}
+
+impl ResultEvent {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("result events serialise")
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode(bytes, "result", |m: &Self| m.version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerates_unknown_fields_and_refuses_newer_versions() {
+        let json = br#"{"version":1,"turnover_id":"T","chunk_id":"T:a:1-2","shot":"a",
+            "input_pattern":"a.%04d.dng","frames":{"start":1,"end":2},"output_location":"out",
+            "added_in_v1_5":{"x":1}}"#;
+        let m = ChunkMessage::decode(json).unwrap();
+        assert_eq!(m.frames, FrameRange { start: 1, end: 2 });
+        let newer = String::from_utf8_lossy(json).replace("\"version\":1", "\"version\":2");
+        assert!(matches!(
+            ChunkMessage::decode(newer.as_bytes()),
+            Err(DecodeError::TooNew { got: 2, .. })
+        ));
+        assert!(matches!(
+            ChunkMessage::decode(b"{"),
+            Err(DecodeError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn result_round_trip() {
+        let e = ResultEvent {
+            version: WIRE_VERSION,
+            turnover_id: "T".into(),
+            chunk_id: "c".into(),
+            worker_id: "w1".into(),
+            delivery_count: 2,
+            outcome: ChunkOutcome::Failed {
+                reason: "truncated DNG".into(),
+            },
+            render_seconds: 0.5,
+        };
+        assert_eq!(ResultEvent::decode(&e.encode()).unwrap(), e);
+    }
+}

@@ -1,0 +1,118 @@
+//! The typed turnover, produced only by `validate::parse_turnover` so every instance is valid.
+
+use serde::{Deserialize, Serialize};
+
+/// An inclusive frame range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl FrameRange {
+    pub fn n_frames(&self) -> u32 {
+        self.end - self.start + 1
+    }
+    pub fn frames(&self) -> impl Iterator<Item = u32> {
+        self.start..=self.end
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handles {
+    pub head: u32,
+    pub tail: u32,
+}
+
+/// FDL selectors: which context / canvas / framing decision to read and which template to apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdlSelection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canvas: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing_decision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canvas_template: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Exr,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    Piz,
+    Zip,
+    Zips,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelType {
+    #[default]
+    Half,
+    Float,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputOptions {
+    pub format: OutputFormat,
+    pub compression: Compression,
+    pub pixel: PixelType,
+}
+
+/// One shot of a turnover: a clip to turn into plates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shot {
+    pub name: String,
+    /// Sequence pattern (`…%07d.dng`, `…####.dng`, `…[start-end].dng`) or a folder ending in `/`.
+    pub input_clip: String,
+    /// Store key prefix (or `s3://` URI) under which `<shot>/<shot>.<frame:07>.exr` are written.
+    pub output_location: String,
+    pub frame_range: FrameRange,
+    pub handles: Handles,
+    pub amf_path: Option<String>,
+    pub fdl_path: Option<String>,
+    pub fdl: FdlSelection,
+    pub output: OutputOptions,
+}
+
+impl Shot {
+    /// The frames to render: the cut range widened by the handles.
+    pub fn render_range(&self) -> FrameRange {
+        FrameRange {
+            start: self.frame_range.start - self.handles.head,
+            end: self.frame_range.end + self.handles.tail,
+        }
+    }
+}
+
+/// A validated turnover request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turnover {
+    pub turnover_id: String,
+    pub production: String,
+    /// 0 (lowest) ..= 100 (highest).
+    pub priority: u8,
+    /// RFC 3339 deadline, normalised to UTC.
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+    pub shots: Vec<Shot>,
+}
+
+/// Output key of one plate frame: `<output_location>/<shot>/<shot>.<frame:07>.exr`.
+pub fn plate_key(output_location: &str, shot: &str, frame: u32) -> String {
+    let base = output_location.trim_end_matches('/');
+    if base.is_empty() {
+        format!("{shot}/{shot}.{frame:07}.exr")
+    } else {
+        format!("{base}/{shot}/{shot}.{frame:07}.exr")
+    }
+}
