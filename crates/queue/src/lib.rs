@@ -1,1 +1,141 @@
-//! Work queue trait, in-process queue and the conformance suite
+//! Work queue: one trait with the semantics platefarm relies on, the in-process queue for the
+//! embedded farm, and the conformance suite the RabbitMQ adapter must also pass.
+//!
+//! Semantics (those of a RabbitMQ quorum queue with publisher confirms):
+//! - `publish` returns only once the message is stored (confirmed);
+//! - a consumer holds at most `prefetch` unacked deliveries;
+//! - a delivery is removed only by `ack`; if its consumer goes away (crash, drop) it is
+//!   redelivered with `delivery_count` + 1;
+//! - a message returned (requeued or orphaned) after `delivery_limit` deliveries is moved to the
+//!   queue's dead-letter queue with the reason; `reject` dead-letters at once with a reason.
+
+pub mod conformance;
+mod memory;
+
+pub use memory::MemoryQueue;
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue {0:?} is not declared")]
+    NoSuchQueue(String),
+    #[error("queue {queue:?} was declared with different settings ({detail})")]
+    Mismatch { queue: String, detail: String },
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    #[error("the queue is closed")]
+    Closed,
+}
+
+impl QueueError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, QueueError::Unavailable(_))
+    }
+}
+
+/// How a queue is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub name: String,
+    /// Deliveries after which a returned message is dead-lettered (≥ 1).
+    pub delivery_limit: u32,
+    /// Where dead letters go; `None` keeps them in the queue's own dead-letter list only.
+    pub dead_letter_queue: Option<String>,
+}
+
+impl QueueSpec {
+    pub fn new(name: impl Into<String>) -> Self {
+        QueueSpec {
+            name: name.into(),
+            delivery_limit: 5,
+            dead_letter_queue: None,
+        }
+    }
+    pub fn delivery_limit(mut self, n: u32) -> Self {
+        self.delivery_limit = n.max(1);
+        self
+    }
+    pub fn dead_letter_to(mut self, queue: impl Into<String>) -> Self {
+        self.dead_letter_queue = Some(queue.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepth {
+    pub ready: u64,
+    pub unacked: u64,
+}
+
+#[async_trait]
+pub trait WorkQueue: Send + Sync + 'static {
+    /// Declares a queue (idempotent with the same spec).
+    async fn declare(&self, spec: &QueueSpec) -> Result<(), QueueError>;
+    /// Stores a message durably; returns once it is confirmed.
+    async fn publish(&self, queue: &str, payload: Vec<u8>) -> Result<(), QueueError>;
+    /// Starts consuming with at most `prefetch` unacked deliveries.
+    async fn consume(&self, queue: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError>;
+    async fn depth(&self, queue: &str) -> Result<QueueDepth, QueueError>;
+}
+
+#[async_trait]
+pub trait Consumer: Send {
+    /// Waits for the next delivery.
+    async fn next(&mut self) -> Result<Delivery, QueueError>;
+}
+
+/// Settles one delivery. Implemented by each queue backend.
+#[async_trait]
+pub trait Settle: Send + Sync {
+    async fn ack(&self) -> Result<(), QueueError>;
+    async fn requeue(&self) -> Result<(), QueueError>;
+    async fn reject(&self, reason: &str) -> Result<(), QueueError>;
+}
+
+pub struct Delivery {
+    pub payload: Vec<u8>,
+    /// 1 on first delivery, +1 on each redelivery.
+    pub delivery_count: u32,
+    /// Set on messages in a dead-letter queue: why they were dead-lettered.
+    pub death_reason: Option<String>,
+    settle: Box<dyn Settle>,
+}
+
+impl Delivery {
+    pub fn new(
+        payload: Vec<u8>,
+        delivery_count: u32,
+        death_reason: Option<String>,
+        settle: Box<dyn Settle>,
+    ) -> Self {
+        Delivery {
+            payload,
+            delivery_count,
+            death_reason,
+            settle,
+        }
+    }
+    /// Done: remove the message for good.
+    pub async fn ack(self) -> Result<(), QueueError> {
+        self.settle.ack().await
+    }
+    /// Give it back for another attempt (counts toward the delivery limit).
+    pub async fn requeue(self) -> Result<(), QueueError> {
+        self.settle.requeue().await
+    }
+    /// Dead-letter it now, with the reason.
+    pub async fn reject(self, reason: &str) -> Result<(), QueueError> {
+        self.settle.reject(reason).await
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("bytes", &self.payload.len())
+            .field("delivery_count", &self.delivery_count)
+            .field("death_reason", &self.death_reason)
+            .finish()
+    }
+}
