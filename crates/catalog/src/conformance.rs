@@ -15,7 +15,7 @@ fn new_turnover(id: &str, secs: i64) -> NewTurnover {
         priority: 60,
         deadline: Some(at(86_400)),
         submitted_at: at(secs),
-        request_json: "{}".into(),
+        request_json: format!("{{\"id\":\"{id}\"}}"),
     }
 }
 
@@ -70,6 +70,13 @@ pub async fn run_all(cat: &dyn Catalog, run: &str) {
         "counts after insert"
     );
     assert_eq!(s.priority, 60);
+    let stored = cat.request_json(&id).await.unwrap().expect("request kept");
+    assert_eq!(
+        stored,
+        format!("{{\"id\":\"{id}\"}}"),
+        "request JSON round trip"
+    );
+    assert_eq!(cat.request_json("nope").await.unwrap(), None);
 
     let rows = cat.chunks(&id).await.unwrap();
     assert_eq!(rows.len(), 4);

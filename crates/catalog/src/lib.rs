@@ -121,4 +121,6 @@ pub trait Catalog: Send + Sync + 'static {
     /// Counts of one shot's chunks (to know when a shot is complete).
     async fn shot_counts(&self, turnover_id: &str, shot: &str)
         -> Result<ChunkCounts, CatalogError>;
+    /// The validated request as recorded at submission.
+    async fn request_json(&self, turnover_id: &str) -> Result<Option<String>, CatalogError>;
 }

@@ -290,4 +290,12 @@ impl Catalog for SqlCatalog {
     ) -> Result<ChunkCounts, CatalogError> {
         Ok(self.counts(turnover_id, Some(shot)).await?.0)
     }
+
+    async fn request_json(&self, turnover_id: &str) -> Result<Option<String>, CatalogError> {
+        let row = sqlx::query("SELECT request_json FROM turnovers WHERE turnover_id = $1")
+            .bind(turnover_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("request_json")).transpose()?)
+    }
 }

@@ -14,6 +14,53 @@ mod memory;
 
 pub use memory::MemoryQueue;
 
+/// Queue names and limits shared by dispatcher and workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FarmQueues {
+    pub chunks: String,
+    pub chunks_dead: String,
+    pub events: String,
+    pub events_dead: String,
+    /// Deliveries of a chunk before it is dead-lettered (a worker crash counts as one).
+    pub delivery_limit: u32,
+}
+
+impl Default for FarmQueues {
+    fn default() -> Self {
+        FarmQueues {
+            chunks: "platefarm.chunks".into(),
+            chunks_dead: "platefarm.chunks.dead".into(),
+            events: "platefarm.events".into(),
+            events_dead: "platefarm.events.dead".into(),
+            delivery_limit: 5,
+        }
+    }
+}
+
+impl FarmQueues {
+    pub fn specs(&self) -> Vec<QueueSpec> {
+        vec![
+            QueueSpec::new(&self.chunks_dead),
+            QueueSpec::new(&self.events_dead),
+            QueueSpec::new(&self.chunks)
+                .delivery_limit(self.delivery_limit)
+                .dead_letter_to(&self.chunks_dead),
+            QueueSpec::new(&self.events)
+                .delivery_limit(self.delivery_limit)
+                .dead_letter_to(&self.events_dead),
+        ]
+    }
+
+    /// Declares every queue (both sides call this; declaring is idempotent).
+    pub async fn declare(&self, queue: &dyn WorkQueue) -> Result<(), QueueError> {
+        for spec in self.specs() {
+            queue.declare(&spec).await?;
+        }
+        Ok(())
+    }
+}
+
+
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]

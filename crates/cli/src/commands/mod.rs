@@ -1,0 +1,1 @@
+//! Subcommands whose glue lives beside the library they drive.

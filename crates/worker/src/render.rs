@@ -1,0 +1,107 @@
+//! The render step behind a trait, so the worker's queue logic does not care which imaging
+//! pipeline runs. `ImagingRenderer` is the real one (platefarm-imaging).
+
+use platefarm_core::{ChunkMessage, Compression, PixelType};
+use std::fmt;
+use std::sync::Arc;
+
+/// Why a frame or a chunk's sidecars could not be rendered (permanent: bad input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderFailure(pub String);
+
+impl fmt::Display for RenderFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What every frame of a chunk shares, prepared once per chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkContext {
+    pub shot: String,
+    pub compression: Compression,
+    pub pixel: PixelType,
+    /// The shot's FDL, embedded in the EXR header as `ascFramingDecisionList`.
+    pub fdl_json: Option<String>,
+    /// The AMF's identity, embedded in the EXR header.
+    pub amf_uuid: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrameJob {
+    pub frame: u32,
+    pub context: Arc<ChunkContext>,
+}
+
+pub trait Renderer: Send + Sync + 'static {
+    /// Reads the chunk's sidecars once; a bad FDL or AMF fails the chunk with its reason.
+    fn prepare(&self, msg: &ChunkMessage, fdl: Option<&[u8]>, amf: Option<&[u8]>) -> Result<Arc<ChunkContext>, RenderFailure>;
+    /// Renders one input frame to output bytes. Runs on the worker's rayon pool.
+    fn render(&self, input: &[u8], job: &FrameJob) -> Result<Vec<u8>, RenderFailure>;
+}
+
+/// Camera raw (DNG) → ACES2065-1 OpenEXR with platefarm-imaging.
+#[derive(Debug, Clone, Default)]
+pub struct ImagingRenderer {
+    pub limits: platefarm_imaging::DecodeLimits,
+}
+
+fn amf_uuid(amf: &[u8]) -> Option<String> {
+    // The AMF's own identity: <amf:uuid> inside <amf:amfInfo>.
+    let text = std::str::from_utf8(amf).ok()?;
+    let start = text.find("uuid>")? + "uuid>".len();
+    let end = start + text[start..].find('<')?;
+    Some(text[start..end].trim().to_string())
+}
+
+impl Renderer for ImagingRenderer {
+    fn prepare(&self, msg: &ChunkMessage, fdl: Option<&[u8]>, amf: Option<&[u8]>) -> Result<Arc<ChunkContext>, RenderFailure> {
+        let fdl_json = match fdl {
+            None => None,
+            Some(bytes) => {
+                let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+                    RenderFailure(format!("FDL {:?} is not valid JSON: {e}", msg.fdl_path.as_deref().unwrap_or("")))
+                })?;
+                Some(v.to_string())
+            }
+        };
+        let amf_uuid = match amf {
+            None => None,
+            Some(bytes) => Some(amf_uuid(bytes).ok_or_else(|| {
+                RenderFailure(format!("AMF {:?} has no amfInfo uuid", msg.amf_path.as_deref().unwrap_or("")))
+            })?),
+        };
+        Ok(Arc::new(ChunkContext {
+            shot: msg.shot.clone(),
+            compression: msg.output.compression,
+            pixel: msg.output.pixel,
+            fdl_json,
+            amf_uuid,
+        }))
+    }
+
+    fn render(&self, input: &[u8], job: &FrameJob) -> Result<Vec<u8>, RenderFailure> {
+        use platefarm_imaging as im;
+        let ctx = &job.context;
+        let spec = im::RenderSpec {
+            limits: self.limits.clone(),
+            exr: im::ExrOptions {
+                compression: match ctx.compression {
+                    Compression::Piz => im::ExrCompression::Piz,
+                    Compression::Zip => im::ExrCompression::Zip,
+                    Compression::Zips => im::ExrCompression::Zips,
+                    Compression::None => im::ExrCompression::None,
+                },
+                pixel: match ctx.pixel {
+                    PixelType::Half => im::ExrPixel::Half,
+                    PixelType::Float => im::ExrPixel::Float,
+                },
+            },
+            frame: job.frame,
+            fdl_json: ctx.fdl_json.clone(),
+            amf_uuid: ctx.amf_uuid.clone(),
+            ..Default::default()
+        };
+        im::render_dng_to_exr(input, &spec).map(|r| r.exr).map_err(|e| RenderFailure(e.to_string()))
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The one test command: starts what the tests need if it is not already there (reference-tool
+# venv, PostgreSQL, RabbitMQ), then runs rustfmt --check, clippy -D warnings and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds name
+  for _ in $(seq "$2"); do port_open "$1" && return 0; sleep 1; done
+  echo "$3 did not come up on 127.0.0.1:$1" >&2; return 1
+}
+
+# 1. Reference tools (LibRaw via rawpy, OpenEXR, ascmhl, OpenColorIO, asc-fdl, oiiotool).
+VENV="${PLATEFARM_VENV:-$HOME/.cache/platefarm/venv}"
+if ! "$VENV/bin/python" -c "import rawpy, OpenEXR, ascmhl, PyOpenColorIO, fdl, numpy, jsonschema, OpenImageIO" 2>/dev/null; then
+  log "creating the reference-tool venv at $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r scripts/requirements-test.txt
+fi
+export PLATEFARM_PYTHON="$VENV/bin/python"
+
+# 2. PostgreSQL (catalog conformance) and RabbitMQ (queue conformance).
+if ! port_open 5432; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  wait_port 5432 60 PostgreSQL
+fi
+if ! port_open 5672; then
+  log "starting RabbitMQ"
+  rabbitmq-server -detached || true
+  wait_port 5672 120 RabbitMQ
+fi
+
+# 3. The checks.
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+cargo test --workspace --locked
+log "all checks passed"
