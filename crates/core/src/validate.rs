@@ -146,7 +146,7 @@ impl Walker {
         };
         match options
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(&s))
+            .find(|(name, _)| *name == s)
         {
             Some((_, v)) => *v,
             None => {
