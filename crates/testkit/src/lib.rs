@@ -56,7 +56,10 @@ pub fn vectors_dir() -> PathBuf {
         return PathBuf::from(p);
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workspace = here.parent().and_then(Path::parent).expect("crates/testkit");
+    let workspace = here
+        .parent()
+        .and_then(Path::parent)
+        .expect("crates/testkit");
     let candidates = [
         workspace.join("../shared/vectors"),
         workspace.join("shared/vectors"),
@@ -75,4 +78,55 @@ pub fn scratch() -> tempfile::TempDir {
         .prefix("platefarm-test-")
         .tempdir()
         .expect("temp dir")
+}
+
+/// A minimal blocking HTTP/1.1 client for tests of our own servers on loopback:
+/// returns (status code, body).
+pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the test server");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("write request");
+    s.write_all(body).expect("write body");
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("read response");
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("HTTP status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    // Chunked bodies from axum: strip the chunk-size lines.
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(&body)
+    } else {
+        body
+    };
+    (status, body)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size_line, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size_line.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
 }
