@@ -105,8 +105,8 @@ async fn submit_status_and_errors_over_http() {
     assert!(
         metrics
             .1
-            .contains("platefarm_dispatcher_turnovers_rejected_total 1"),
-        "only the storage-checked one counts once per rejection path"
+            .contains("platefarm_dispatcher_turnovers_rejected_total 2"),
+        "both rejections counted"
     );
     assert_eq!(readyz.0, 200);
     stop.send(()).unwrap();
