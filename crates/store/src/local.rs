@@ -88,14 +88,12 @@ impl ObjectStore for LocalStore {
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(io(key))?;
         }
-        // Write beside the target and rename: a reader (or a worker killed mid-write) never
-        // leaves a partial object under the real key.
+        // Write into the root's partial-object folder and rename into place: a reader, or a
+        // delivery folder after a worker is killed mid-write, never holds a partial object.
         let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
-        let file_name = path
-            .file_name()
-            .and_then(|s| s.to_str())
-            .unwrap_or("object");
-        let tmp = path.with_file_name(format!(".{file_name}.{}.{n}.partial", std::process::id()));
+        let tmp_dir = self.root.join(PARTIAL_DIR);
+        tokio::fs::create_dir_all(&tmp_dir).await.map_err(io(key))?;
+        let tmp = tmp_dir.join(format!("{}.{n}", std::process::id()));
         tokio::fs::write(&tmp, &bytes).await.map_err(io(key))?;
         if let Err(e) = tokio::fs::rename(&tmp, &path).await {
             let _ = tokio::fs::remove_file(&tmp).await;
@@ -190,7 +188,9 @@ impl ObjectStore for LocalStore {
     }
 }
 
+/// Where objects are written before they are renamed into place (same filesystem as the root).
+pub const PARTIAL_DIR: &str = ".partial";
+
 fn is_partial(key: &str) -> bool {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    name.starts_with('.') && name.ends_with(".partial")
+    key.starts_with(PARTIAL_DIR) && key[PARTIAL_DIR.len()..].starts_with('/')
 }
