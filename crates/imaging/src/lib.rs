@@ -1,1 +1,2 @@
 //! placeholder, replaced by its owner
+pub mod reframe;
