@@ -1,8 +1,50 @@
-//! placeholder, replaced by its owner
-pub mod dpx;
-pub mod reframe;
+//! Pure imaging for platefarm: decode (DNG/CinemaDNG with our own lossless-JPEG decoder, DPX,
+//! OpenEXR), develop camera raw to ACES2065-1, reframe (crop, per-axis scale, canvas), encode
+//! (OpenEXR, DPX, PNG previews), and a synthetic camera for tests and demos.
+//!
+//! Invariants: bytes and arrays in, bytes and arrays out — no files, no network, no async.
+//! Parallel loops are rayon iterators that run in the *caller's* pool; this crate never builds
+//! one. Untrusted bytes go through `DecodeLimits` and give an `ImagingError`, never a panic.
+//! Output bytes do not depend on the number of threads.
 
-#[derive(Debug, Clone)]
+pub mod develop;
+pub mod dng;
+pub mod dpx;
+pub mod exr_io;
+pub mod ljpeg;
+pub mod preview;
+pub mod reframe;
+pub mod synth;
+pub mod tiff_ifd;
+
+pub use develop::{camera_to_aces, develop_to_aces, Demosaic, DevelopOptions};
+pub use dng::{decode_dng, read_dng_metadata, CameraMetadata, CfaPattern, RawFrame};
+pub use exr_io::{decode_exr, encode_exr, ExrCompression, ExrOptions, ExrPixel, FrameHeader};
+pub use preview::{contact_sheet, encode_png, preview_rgb8};
+pub use reframe::{reframe, Filter, Framing, FramingError};
+
+/// What went wrong with an image, grouped by concern.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImagingError {
+    /// Malformed or truncated input.
+    #[error("{what}")]
+    Format { what: String },
+    /// Valid input we do not handle.
+    #[error("unsupported: {what}")]
+    Unsupported { what: String },
+    /// Input beyond the decode limits.
+    #[error("over the decode limits: {what}")]
+    Limits { what: String },
+    #[error("encoding failed: {what}")]
+    Encode { what: String },
+    #[error("framing: {0}")]
+    Framing(#[from] FramingError),
+    #[error("DPX: {0}")]
+    Dpx(#[from] dpx::DpxError),
+}
+
+/// Bounds on what a decoder accepts from untrusted bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeLimits {
     pub max_width: u32,
     pub max_height: u32,
@@ -14,4 +56,60 @@ impl Default for DecodeLimits {
     fn default() -> Self {
         DecodeLimits { max_width: 32768, max_height: 32768, max_pixels: 400_000_000, max_bytes: 4 << 30 }
     }
+}
+
+/// An interleaved RGB float image (scene-linear ACES2065-1 unless said otherwise).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RgbImage {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<f32>,
+}
+
+/// Everything a worker needs to turn one raw frame into one plate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RenderSpec {
+    pub limits: DecodeLimits,
+    pub develop: DevelopOptions,
+    pub exr: ExrOptions,
+    pub frame: u32,
+    pub fdl_json: Option<String>,
+    pub amf_uuid: Option<String>,
+    /// Reframing after develop (from the shot's FDL); `None` keeps the developed image.
+    pub framing: Option<Framing>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedFrame {
+    pub exr: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub metadata: CameraMetadata,
+}
+
+/// DNG → develop → (reframe) → OpenEXR, with the camera metadata in the header.
+pub fn render_dng_to_exr(bytes: &[u8], spec: &RenderSpec) -> Result<RenderedFrame, ImagingError> {
+    let raw = decode_dng(bytes, &spec.limits)?;
+    let mut img = develop_to_aces(&raw, &spec.develop)?;
+    if let Some(f) = &spec.framing {
+        let data = reframe(&img.data, img.width, img.height, 3, f)?;
+        img = RgbImage { width: f.canvas.0, height: f.canvas.1, data };
+    }
+    let m = &raw.metadata;
+    let header = FrameHeader {
+        frame: spec.frame,
+        timecode: m.timecode.clone(),
+        frame_rate: m.frame_rate,
+        reel_name: m.reel_name.clone(),
+        camera_make: m.make.clone(),
+        camera_model: m.model.clone(),
+        camera_serial: m.serial.clone(),
+        lens: m.lens.clone(),
+        iso: m.iso,
+        fdl_json: spec.fdl_json.clone(),
+        amf_uuid: spec.amf_uuid.clone(),
+        extra: Vec::new(),
+    };
+    let exr = encode_exr(&img, &spec.exr, &header)?;
+    Ok(RenderedFrame { exr, width: img.width, height: img.height, metadata: raw.metadata })
 }
