@@ -53,8 +53,7 @@ pub async fn run_turnover(opts: FarmOptions, turnover: &[u8], quiet: bool) -> an
     let mut frames_seen = 0u64;
     let mut failures = Vec::new();
     let mut last_line = Instant::now();
-    let wait = farm.dispatcher.wait(&receipt.turnover_id);
-    tokio::pin!(wait);
+    let mut wait = Box::pin(farm.dispatcher.wait(&receipt.turnover_id));
     let summary = loop {
         tokio::select! {
             s = &mut wait => break s?,
@@ -84,6 +83,7 @@ pub async fn run_turnover(opts: FarmOptions, turnover: &[u8], quiet: bool) -> an
         }
     };
     let wall = started.elapsed();
+    drop(wait);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

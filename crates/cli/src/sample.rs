@@ -76,7 +76,7 @@ fn amf(clip: &SampleClip, uuid: &str) -> String {
     </aces:amfInfo>
     <aces:clipId>
         <aces:clipName>{name}</aces:clipName>
-        <aces:sequence idx="#######" min="{first}" max="{last}">{name}.#######.dng</aces:sequence>
+        <aces:sequence idx="{hashes}" min="{first}" max="{last}">{name}.{hashes}.dng</aces:sequence>
     </aces:clipId>
     <aces:pipeline>
         <aces:pipelineInfo>
@@ -118,6 +118,7 @@ fn amf(clip: &SampleClip, uuid: &str) -> String {
 </aces:acesMetadataFile>
 "#,
         name = clip.name,
+        hashes = "#######",
         first = clip.first_frame,
         last = clip.first_frame + clip.spec.n_frames - 1,
     )
