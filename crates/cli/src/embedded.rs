@@ -38,6 +38,7 @@ pub struct EmbeddedFarm {
     pub queue: Arc<MemoryQueue>,
     pub dispatcher: Arc<Dispatcher>,
     pub registry: prometheus::Registry,
+    worker_metrics: platefarm_worker::WorkerMetrics,
     renderer: Arc<dyn Renderer>,
     queues: FarmQueues,
     threads_per_worker: usize,
@@ -87,11 +88,13 @@ impl EmbeddedFarm {
                 tracing::error!(error = %e, "dispatcher stopped");
             }
         });
+        let worker_metrics = platefarm_worker::WorkerMetrics::new(&registry);
         let mut farm = EmbeddedFarm {
             store,
             queue,
             dispatcher,
             registry,
+            worker_metrics,
             renderer,
             queues,
             threads_per_worker: opts.threads_per_worker.max(1),
@@ -119,7 +122,7 @@ impl EmbeddedFarm {
             self.store.clone() as Arc<dyn ObjectStore>,
             self.renderer.clone(),
             Arc::new(pool),
-            &self.registry,
+            self.worker_metrics.clone(),
         );
         let rx = self.shutdown.subscribe();
         self.workers.push(Some(tokio::spawn(async move {

@@ -18,7 +18,7 @@ impl DispatcherMetrics {
     pub fn new(registry: &Registry) -> Self {
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
-            let _ = registry.register(Box::new(c.clone()));
+            registry.register(Box::new(c.clone())).expect("dispatcher metrics are registered once");
             c
         };
         let chunks_finished = IntCounterVec::new(
@@ -29,7 +29,7 @@ impl DispatcherMetrics {
             &["state"],
         )
         .expect("valid metric");
-        let _ = registry.register(Box::new(chunks_finished.clone()));
+        registry.register(Box::new(chunks_finished.clone())).expect("dispatcher metrics are registered once");
         DispatcherMetrics {
             turnovers_submitted: counter(
                 "platefarm_dispatcher_turnovers_submitted_total",

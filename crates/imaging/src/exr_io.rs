@@ -7,7 +7,6 @@ use crate::{DecodeLimits, ImagingError, RgbImage};
 use exr::meta::attribute::{Chromaticities, TimeCode};
 use exr::prelude::*;
 use std::result::Result;
-use std::collections::HashMap;
 use std::io::Cursor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,9 +61,9 @@ fn parse_timecode(tc: &str) -> Option<TimeCode> {
     Some(TimeCode { hours, minutes, seconds, frame, drop_frame, color_frame: false, field_phase: false, binary_group_flags: [false; 3], binary_groups: [0; 8] })
 }
 
-fn text(name: &str, value: &str) -> Result<(Text, AttributeValue), ImagingError> {
-    let v = Text::new_or_none(value).ok_or_else(|| ImagingError::Encode { what: format!("EXR attribute {name}: value has characters outside Latin-1") })?;
-    Ok((Text::from(name), AttributeValue::Text(v)))
+/// EXR strings are Latin-1: refuse anything else with the attribute's name.
+fn text(name: &str, value: &str) -> Result<(), ImagingError> {
+    Text::new_or_none(value).map(|_| ()).ok_or_else(|| ImagingError::Encode { what: format!("EXR attribute {name}: value has characters outside Latin-1") })
 }
 
 /// Encodes an ACES2065-1 image as an OpenEXR file in memory.
@@ -87,11 +86,14 @@ pub fn encode_exr(img: &RgbImage, opts: &ExrOptions, header: &FrameHeader) -> Re
     if let Some(iso) = header.iso {
         layer_attrs.iso_speed = Some(iso as f32);
     }
-    let mut other: HashMap<Text, AttributeValue> = HashMap::new();
+    // Custom attributes are inserted after encoding, sorted by name: the exr crate keeps them
+    // in a HashMap whose order changes from run to run, and plates must be byte-deterministic.
+    let mut other: Vec<(String, &'static str, Vec<u8>)> = Vec::new();
     let mut put = |name: &str, value: &Option<String>| -> Result<(), ImagingError> {
         if let Some(v) = value {
-            let (k, v) = text(name, v)?;
-            other.insert(k, v);
+            text(name, v)?;
+            let latin1: Vec<u8> = v.chars().map(|c| c as u32 as u8).collect();
+            other.push((name.to_string(), "string", latin1));
         }
         Ok(())
     };
@@ -105,7 +107,8 @@ pub fn encode_exr(img: &RgbImage, opts: &ExrOptions, header: &FrameHeader) -> Re
     for (k, v) in &header.extra {
         put(k, &Some(v.clone()))?;
     }
-    other.insert(Text::from("imageCounter"), AttributeValue::I32(header.frame.min(i32::MAX as u32) as i32));
+    other.push(("imageCounter".into(), "int", (header.frame.min(i32::MAX as u32) as i32).to_le_bytes().to_vec()));
+    other.sort_by(|a, b| a.0.cmp(&b.0));
     let time_code = match &header.timecode {
         None => None,
         Some(tc) => Some(parse_timecode(tc).ok_or_else(|| ImagingError::Encode { what: format!("timecode {tc:?} is not HH:MM:SS:FF") })?),
@@ -118,7 +121,6 @@ pub fn encode_exr(img: &RgbImage, opts: &ExrOptions, header: &FrameHeader) -> Re
         white: Vec2(0.32168, 0.33767),
     });
     image_attrs.time_code = time_code;
-    image_attrs.other = other;
     let data = &img.data;
     let mut out = Cursor::new(Vec::with_capacity(w * h * 3));
     let result = match opts.pixel {
@@ -140,7 +142,47 @@ pub fn encode_exr(img: &RgbImage, opts: &ExrOptions, header: &FrameHeader) -> Re
         }
     };
     result.map_err(|e| ImagingError::Encode { what: format!("OpenEXR: {e}") })?;
-    Ok(out.into_inner())
+    insert_attributes(out.into_inner(), &other)
+}
+
+/// Inserts attributes at the end of a single-part scanline EXR header and shifts the chunk
+/// offset table by the bytes added.
+fn insert_attributes(file: Vec<u8>, attrs: &[(String, &str, Vec<u8>)]) -> Result<Vec<u8>, ImagingError> {
+    let bad = || ImagingError::Encode { what: "unexpected OpenEXR header layout".into() };
+    let mut pos = 8; // magic + version
+    loop {
+        let name_end = pos + file.get(pos..).ok_or_else(bad)?.iter().position(|b| *b == 0).ok_or_else(bad)?;
+        if name_end == pos {
+            break; // the empty name ends the header
+        }
+        let type_end = name_end + 1 + file.get(name_end + 1..).ok_or_else(bad)?.iter().position(|b| *b == 0).ok_or_else(bad)?;
+        let size = i32::from_le_bytes(file.get(type_end + 1..type_end + 5).ok_or_else(bad)?.try_into().expect("4 bytes"));
+        pos = type_end + 5 + usize::try_from(size).map_err(|_| bad())?;
+    }
+    let mut added = Vec::new();
+    for (name, typ, value) in attrs {
+        added.extend_from_slice(name.as_bytes());
+        added.push(0);
+        added.extend_from_slice(typ.as_bytes());
+        added.push(0);
+        added.extend_from_slice(&(value.len() as i32).to_le_bytes());
+        added.extend_from_slice(value);
+    }
+    let table_start = pos + 1;
+    let first = u64::from_le_bytes(file.get(table_start..table_start + 8).ok_or_else(bad)?.try_into().expect("8 bytes"));
+    let n_chunks = (first as usize).checked_sub(table_start).ok_or_else(bad)? / 8;
+    let delta = added.len() as u64;
+    let mut out = Vec::with_capacity(file.len() + added.len());
+    out.extend_from_slice(&file[..pos]);
+    out.extend_from_slice(&added);
+    out.push(0);
+    for i in 0..n_chunks {
+        let at = table_start + 8 * i;
+        let offset = u64::from_le_bytes(file[at..at + 8].try_into().expect("8 bytes"));
+        out.extend_from_slice(&(offset + delta).to_le_bytes());
+    }
+    out.extend_from_slice(&file[table_start + 8 * n_chunks..]);
+    Ok(out)
 }
 
 /// Reads the first RGB(A) layer of an EXR as float RGB (alpha dropped).

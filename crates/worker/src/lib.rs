@@ -76,16 +76,17 @@ fn store_failure(e: StoreError) -> ChunkError {
 }
 
 impl Worker {
-    /// `pool` is this worker's CPU quota: every render runs inside it.
+    /// `pool` is this worker's CPU quota: every render runs inside it. Workers in one process
+    /// share one `WorkerMetrics` (created once per registry).
     pub fn new(
         config: WorkerConfig,
         queue: Arc<dyn WorkQueue>,
         store: Arc<dyn ObjectStore>,
         renderer: Arc<dyn Renderer>,
         pool: Arc<rayon::ThreadPool>,
-        registry: &prometheus::Registry,
+        metrics: WorkerMetrics,
     ) -> Self {
-        Worker { config, queue, store, renderer, pool, metrics: WorkerMetrics::new(registry) }
+        Worker { config, queue, store, renderer, pool, metrics }
     }
 
     /// Pulls and renders chunks until `shutdown` resolves. The chunk in hand when shutdown

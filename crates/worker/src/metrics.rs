@@ -34,8 +34,7 @@ impl WorkerMetrics {
             Box::new(frame_seconds.clone()),
             Box::new(busy.clone()),
         ] {
-            // Several in-process workers share one registry: the first registration wins.
-            let _ = registry.register(m);
+            registry.register(m).expect("worker metrics are registered once per registry");
         }
         WorkerMetrics { frames_rendered, frames_resumed, chunks, frame_seconds, busy }
     }
