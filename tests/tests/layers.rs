@@ -7,7 +7,15 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Crates that must never appear under a pure crate, directly or transitively.
 const EXTERNAL_SYSTEMS: &[&str] = &[
-    "tokio", "lapin", "aws-sdk-s3", "aws-config", "sqlx", "axum", "hyper", "reqwest", "prometheus",
+    "tokio",
+    "lapin",
+    "aws-sdk-s3",
+    "aws-config",
+    "sqlx",
+    "axum",
+    "hyper",
+    "reqwest",
+    "prometheus",
 ];
 
 fn layer(name: &str) -> Option<u8> {
@@ -22,7 +30,12 @@ fn layer(name: &str) -> Option<u8> {
     })
 }
 
-const PURE: &[&str] = &["platefarm-color", "platefarm-imaging", "platefarm-standards", "platefarm-core"];
+const PURE: &[&str] = &[
+    "platefarm-color",
+    "platefarm-imaging",
+    "platefarm-standards",
+    "platefarm-core",
+];
 
 fn metadata() -> Metadata {
     MetadataCommand::new()
@@ -33,14 +46,22 @@ fn metadata() -> Metadata {
 
 /// Normal (non-dev, non-build) dependency edges of the resolved graph, by package name.
 fn normal_graph(meta: &Metadata) -> HashMap<String, BTreeSet<String>> {
-    let names: HashMap<&PackageId, &str> = meta.packages.iter().map(|p| (&p.id, p.name.as_str())).collect();
+    let names: HashMap<&PackageId, &str> = meta
+        .packages
+        .iter()
+        .map(|p| (&p.id, p.name.as_str()))
+        .collect();
     let resolve = meta.resolve.as_ref().expect("resolved graph");
     let mut graph: HashMap<String, BTreeSet<String>> = HashMap::new();
     for node in &resolve.nodes {
         let from = names[&node.id].to_string();
         let entry = graph.entry(from).or_default();
         for dep in &node.deps {
-            if dep.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal) {
+            if dep
+                .dep_kinds
+                .iter()
+                .any(|k| k.kind == DependencyKind::Normal)
+            {
                 entry.insert(names[&dep.pkg].to_string());
             }
         }
@@ -67,16 +88,24 @@ fn workspace_crates_only_depend_downwards() {
     let graph = normal_graph(&meta);
     let mut problems = Vec::new();
     for (from, deps) in &graph {
-        let Some(from_layer) = layer(from) else { continue };
+        let Some(from_layer) = layer(from) else {
+            continue;
+        };
         for dep in deps {
             if let Some(dep_layer) = layer(dep) {
                 if dep_layer >= from_layer && from != dep {
-                    problems.push(format!("{from} (layer {from_layer}) depends on {dep} (layer {dep_layer})"));
+                    problems.push(format!(
+                        "{from} (layer {from_layer}) depends on {dep} (layer {dep_layer})"
+                    ));
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "forbidden edges:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "forbidden edges:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -85,7 +114,10 @@ fn pure_crates_reach_no_runtime_or_external_system() {
     let graph = normal_graph(&meta);
     for pure in PURE {
         let reach = reachable(&graph, pure);
-        let bad: Vec<&&str> = EXTERNAL_SYSTEMS.iter().filter(|e| reach.contains(**e)).collect();
+        let bad: Vec<&&str> = EXTERNAL_SYSTEMS
+            .iter()
+            .filter(|e| reach.contains(**e))
+            .collect();
         assert!(bad.is_empty(), "{pure} reaches {bad:?}");
     }
 }
@@ -95,10 +127,22 @@ fn the_worker_sees_adapters_only_through_traits() {
     let meta = metadata();
     let graph = normal_graph(&meta);
     let worker = &graph["platefarm-worker"];
-    for forbidden in ["lapin", "aws-sdk-s3", "sqlx", "platefarm-catalog", "platefarm-dispatcher"] {
-        assert!(!worker.contains(forbidden), "platefarm-worker depends directly on {forbidden}");
+    for forbidden in [
+        "lapin",
+        "aws-sdk-s3",
+        "sqlx",
+        "platefarm-catalog",
+        "platefarm-dispatcher",
+    ] {
+        assert!(
+            !worker.contains(forbidden),
+            "platefarm-worker depends directly on {forbidden}"
+        );
     }
-    assert!(!graph["platefarm-dispatcher"].contains("platefarm-worker"), "services do not depend on each other");
+    assert!(
+        !graph["platefarm-dispatcher"].contains("platefarm-worker"),
+        "services do not depend on each other"
+    );
 }
 
 #[test]
@@ -107,15 +151,25 @@ fn the_default_build_has_no_copyleft_licence() {
     let graph = normal_graph(&meta);
     let reach = reachable(&graph, "platefarm");
     let mut problems = Vec::new();
-    for p in meta.packages.iter().filter(|p| reach.contains(p.name.as_str())) {
+    for p in meta
+        .packages
+        .iter()
+        .filter(|p| reach.contains(p.name.as_str()))
+    {
         let licence = p.license.clone().unwrap_or_default();
         // "A OR B" lets us pick the permissive one; only a copyleft-only expression is a problem.
-        let copyleft_only = licence
-            .split(" OR ")
-            .all(|alt| ["GPL", "LGPL", "AGPL", "MPL", "EUPL", "CDDL"].iter().any(|c| alt.contains(c)));
+        let copyleft_only = licence.split(" OR ").all(|alt| {
+            ["GPL", "LGPL", "AGPL", "MPL", "EUPL", "CDDL"]
+                .iter()
+                .any(|c| alt.contains(c))
+        });
         if licence.is_empty() || copyleft_only {
             problems.push(format!("{} {}: {licence:?}", p.name, p.version));
         }
     }
-    assert!(problems.is_empty(), "copyleft or unlicensed dependencies:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "copyleft or unlicensed dependencies:\n{}",
+        problems.join("\n")
+    );
 }

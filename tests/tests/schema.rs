@@ -5,7 +5,8 @@ use platefarm_core::parse_turnover;
 use serde_json::{json, Value};
 
 fn docs(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/../docs/{path}", env!("CARGO_MANIFEST_DIR"))).expect("docs file")
+    std::fs::read_to_string(format!("{}/../docs/{path}", env!("CARGO_MANIFEST_DIR")))
+        .expect("docs file")
 }
 
 fn documented_example() -> Value {
@@ -17,7 +18,10 @@ fn documented_example() -> Value {
 
 /// Validity of each document according to the reference JSON Schema validator.
 fn schema_verdicts(docs_json: &[Value]) -> Vec<bool> {
-    let schema = format!("{}/../docs/turnover.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema = format!(
+        "{}/../docs/turnover.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let out = platefarm_testkit::run_python(
         "import json, sys, jsonschema\n\
          schema = json.load(open(sys.argv[1]))\n\
@@ -32,14 +36,17 @@ fn schema_verdicts(docs_json: &[Value]) -> Vec<bool> {
 #[test]
 fn documented_example_is_valid_for_both() {
     let example = documented_example();
-    parse_turnover(example.to_string().as_bytes(), "g").expect("validator accepts the documented example");
+    parse_turnover(example.to_string().as_bytes(), "g")
+        .expect("validator accepts the documented example");
     assert_eq!(schema_verdicts(&[example]), [true]);
 }
+
+type Edit = Box<dyn Fn(&mut Value)>;
 
 #[test]
 fn malformed_requests_fail_both() {
     let base = documented_example();
-    let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+    let edits: Vec<Edit> = vec![
         Box::new(|v| v["extra"] = json!(1)),
         Box::new(|v| v["shots"][0]["frame_range"] = json!({"start": -1, "end": 3})),
         Box::new(|v| v["priority"] = json!(101)),
@@ -47,7 +54,10 @@ fn malformed_requests_fail_both() {
         Box::new(|v| v["shots"][0]["output"]["compression"] = json!("dwaa")),
         Box::new(|v| v["shots"][0]["input_clip"] = json!("../x.%04d.dng")),
         Box::new(|v| {
-            v["shots"][0].as_object_mut().unwrap().remove("output_location");
+            v["shots"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("output_location");
         }),
         Box::new(|v| v["shots"][0]["handles"] = json!({"head": 1, "tial": 2})),
         Box::new(|v| v["deadline"] = json!("next tuesday")),
@@ -57,7 +67,10 @@ fn malformed_requests_fail_both() {
     for edit in &edits {
         let mut v = base.clone();
         edit(&mut v);
-        assert!(parse_turnover(v.to_string().as_bytes(), "g").is_err(), "validator accepted {v}");
+        assert!(
+            parse_turnover(v.to_string().as_bytes(), "g").is_err(),
+            "validator accepted {v}"
+        );
         bad.push(v);
     }
     let verdicts = schema_verdicts(&bad);

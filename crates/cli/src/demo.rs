@@ -25,7 +25,11 @@ impl RunReport {
 }
 
 /// Submits `turnover` to a fresh embedded farm rooted at `opts.root`, shows progress and waits.
-pub async fn run_turnover(opts: FarmOptions, turnover: &[u8], quiet: bool) -> anyhow::Result<RunReport> {
+pub async fn run_turnover(
+    opts: FarmOptions,
+    turnover: &[u8],
+    quiet: bool,
+) -> anyhow::Result<RunReport> {
     let farm = EmbeddedFarm::start(opts).await?;
     let mut progress = farm.dispatcher.subscribe();
     let started = Instant::now();
@@ -45,8 +49,10 @@ pub async fn run_turnover(opts: FarmOptions, turnover: &[u8], quiet: bool) -> an
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(receipt.n_frames);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} frames  {per_sec}  eta {eta}  {msg}")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40.cyan/blue} {pos}/{len} frames  {per_sec}  eta {eta}  {msg}",
+            )
+            .expect("valid template"),
         );
         bar
     });
@@ -88,7 +94,12 @@ pub async fn run_turnover(opts: FarmOptions, turnover: &[u8], quiet: bool) -> an
         bar.finish_and_clear();
     }
     farm.shutdown().await;
-    Ok(RunReport { frames: summary.frames_done, summary, wall, failures })
+    Ok(RunReport {
+        frames: summary.frames_done,
+        summary,
+        wall,
+        failures,
+    })
 }
 
 /// Writes `<root>/plates/contact_sheet.png`: the first frame of each shot (`(shot, input key)`)
@@ -98,9 +109,14 @@ pub async fn contact_sheet(root: &Path, firsts: &[(String, String)]) -> anyhow::
     let store = platefarm_store::LocalStore::open(root)?;
     let mut tiles = Vec::new();
     for (shot, key) in firsts {
-        let bytes = store.get(key, 1 << 31).await.with_context(|| format!("reading {key} of {shot}"))?;
-        let raw = im::decode_dng(&bytes, &im::DecodeLimits::default()).with_context(|| format!("decoding {key}"))?;
-        let img = im::develop_to_aces(&raw, &im::DevelopOptions::default()).with_context(|| format!("developing {key}"))?;
+        let bytes = store
+            .get(key, 1 << 31)
+            .await
+            .with_context(|| format!("reading {key} of {shot}"))?;
+        let raw = im::decode_dng(&bytes, &im::DecodeLimits::default())
+            .with_context(|| format!("decoding {key}"))?;
+        let img = im::develop_to_aces(&raw, &im::DevelopOptions::default())
+            .with_context(|| format!("developing {key}"))?;
         tiles.push(im::preview_rgb8(&img, 960));
     }
     let (w, h, rgb) = im::contact_sheet(&tiles, 2);
@@ -117,7 +133,11 @@ pub fn print_summary(report: &RunReport, plates_dir: &Path) {
         "  frames rendered: {} of {}   chunks: {} done, {} failed",
         s.frames_done, s.frames_total, s.chunks.done, s.chunks.failed
     );
-    println!("  wall time: {:.2} s   throughput: {:.2} frames/s", report.wall.as_secs_f64(), report.frames_per_second());
+    println!(
+        "  wall time: {:.2} s   throughput: {:.2} frames/s",
+        report.wall.as_secs_f64(),
+        report.frames_per_second()
+    );
     println!("  plates: {}", plates_dir.display());
     for (chunk, reason) in &report.failures {
         println!("  failed {chunk}: {reason}");

@@ -28,8 +28,17 @@ pub struct FarmOptions {
 
 impl FarmOptions {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        FarmOptions { root: root.into(), catalog: None, workers: cores, threads_per_worker: 1, chunk_size: 8, delivery_limit: 5 }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        FarmOptions {
+            root: root.into(),
+            catalog: None,
+            workers: cores,
+            threads_per_worker: 1,
+            chunk_size: 8,
+            delivery_limit: 5,
+        }
     }
 }
 
@@ -47,12 +56,10 @@ pub struct EmbeddedFarm {
     workers: Vec<Option<JoinHandle<WorkerStats>>>,
 }
 
-fn shutdown_signal(mut rx: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> {
-    async move {
-        while !*rx.borrow() {
-            if rx.changed().await.is_err() {
-                return;
-            }
+async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -62,21 +69,41 @@ impl EmbeddedFarm {
         Self::start_with(opts, Arc::new(ImagingRenderer::default()), None).await
     }
 
-    pub async fn start_with(opts: FarmOptions, renderer: Arc<dyn Renderer>, hook: Option<Arc<dyn DeliveryHook>>) -> anyhow::Result<Self> {
-        let store = Arc::new(LocalStore::open(&opts.root).with_context(|| format!("opening the store at {}", opts.root.display()))?);
-        let catalog_path = opts.catalog.clone().unwrap_or_else(|| opts.root.join(".platefarm/catalog.db"));
+    pub async fn start_with(
+        opts: FarmOptions,
+        renderer: Arc<dyn Renderer>,
+        hook: Option<Arc<dyn DeliveryHook>>,
+    ) -> anyhow::Result<Self> {
+        let store = Arc::new(
+            LocalStore::open(&opts.root)
+                .with_context(|| format!("opening the store at {}", opts.root.display()))?,
+        );
+        let catalog_path = opts
+            .catalog
+            .clone()
+            .unwrap_or_else(|| opts.root.join(".platefarm/catalog.db"));
         if let Some(parent) = catalog_path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         let catalog: Arc<dyn Catalog> = Arc::new(
-            SqlCatalog::sqlite_file(&catalog_path).await.with_context(|| format!("opening the catalog {}", catalog_path.display()))?,
+            SqlCatalog::sqlite_file(&catalog_path)
+                .await
+                .with_context(|| format!("opening the catalog {}", catalog_path.display()))?,
         );
         let queue = Arc::new(MemoryQueue::new());
-        let queues = FarmQueues { delivery_limit: opts.delivery_limit, ..FarmQueues::default() };
+        let queues = FarmQueues {
+            delivery_limit: opts.delivery_limit,
+            ..FarmQueues::default()
+        };
         queues.declare(queue.as_ref()).await?;
         let registry = prometheus::Registry::new();
-        let config = DispatcherConfig { queues: queues.clone(), chunk_size: opts.chunk_size };
-        let mut dispatcher = Dispatcher::new(store.clone(), queue.clone(), catalog, config, &registry);
+        let config = DispatcherConfig {
+            queues: queues.clone(),
+            chunk_size: opts.chunk_size,
+        };
+        let mut dispatcher =
+            Dispatcher::new(store.clone(), queue.clone(), catalog, config, &registry);
         if let Some(hook) = hook {
             dispatcher = dispatcher.with_hook(hook);
         }
@@ -117,7 +144,11 @@ impl EmbeddedFarm {
             .build()
             .context("building a worker's render pool")?;
         let worker = Worker::new(
-            WorkerConfig { worker_id: format!("embedded-{idx}"), queues: self.queues.clone(), ..WorkerConfig::default() },
+            WorkerConfig {
+                worker_id: format!("embedded-{idx}"),
+                queues: self.queues.clone(),
+                ..WorkerConfig::default()
+            },
             self.queue.clone() as Arc<dyn WorkQueue>,
             self.store.clone() as Arc<dyn ObjectStore>,
             self.renderer.clone(),
@@ -145,7 +176,10 @@ impl EmbeddedFarm {
         }
     }
 
-    pub async fn submit(&self, body: &[u8]) -> Result<SubmitReceipt, platefarm_dispatcher::SubmitError> {
+    pub async fn submit(
+        &self,
+        body: &[u8],
+    ) -> Result<SubmitReceipt, platefarm_dispatcher::SubmitError> {
         self.dispatcher.submit(body).await
     }
 
@@ -170,7 +204,10 @@ impl EmbeddedFarm {
 }
 
 /// Validates a turnover and checks its files under `root` without submitting it.
-pub async fn check_turnover(root: &std::path::Path, body: &[u8]) -> anyhow::Result<Result<(), platefarm_core::ValidationErrors>> {
+pub async fn check_turnover(
+    root: &std::path::Path,
+    body: &[u8],
+) -> anyhow::Result<Result<(), platefarm_core::ValidationErrors>> {
     let store = LocalStore::open(root)?;
     let turnover = match platefarm_core::parse_turnover(body, "TO-unsubmitted") {
         Ok(t) => t,
@@ -178,7 +215,17 @@ pub async fn check_turnover(root: &std::path::Path, body: &[u8]) -> anyhow::Resu
     };
     let mut errors = Vec::new();
     for (i, shot) in turnover.shots.iter().enumerate() {
-        platefarm_dispatcher::resolve::resolve_shot(&store, shot, &format!("$.shots[{i}]"), &mut errors).await;
+        platefarm_dispatcher::resolve::resolve_shot(
+            &store,
+            shot,
+            &format!("$.shots[{i}]"),
+            &mut errors,
+        )
+        .await;
     }
-    Ok(if errors.is_empty() { Ok(()) } else { Err(platefarm_core::ValidationErrors(errors)) })
+    Ok(if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(platefarm_core::ValidationErrors(errors))
+    })
 }

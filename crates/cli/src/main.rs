@@ -8,7 +8,11 @@ use platefarm::sample::{sample_clips, write_sample};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "platefarm", version, about = "An open, queue-driven render farm for camera-original footage")]
+#[command(
+    name = "platefarm",
+    version,
+    about = "An open, queue-driven render farm for camera-original footage"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,7 +82,9 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     platefarm_telemetry::init_tracing(false);
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run(cli))
 }
 
@@ -87,29 +93,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { dir, frames, farm } => {
             let started = std::time::Instant::now();
             let turnover_path = write_sample(&dir, frames)?;
-            eprintln!("sample written to {} in {:.1} s", dir.display(), started.elapsed().as_secs_f64());
+            eprintln!(
+                "sample written to {} in {:.1} s",
+                dir.display(),
+                started.elapsed().as_secs_f64()
+            );
             let body = std::fs::read(&turnover_path)?;
             let report = run_turnover(farm.options(dir.clone()), &body, false).await?;
             let plates = dir.join("plates");
             print_summary(&report, &plates);
-            let firsts: Vec<(String, String)> =
-                sample_clips(frames).iter().map(|c| (c.shot.to_string(), c.frame_key(c.first_frame))).collect();
+            let firsts: Vec<(String, String)> = sample_clips(frames)
+                .iter()
+                .map(|c| (c.shot.to_string(), c.frame_key(c.first_frame)))
+                .collect();
             let sheet = contact_sheet(&dir, &firsts).await?;
             println!("  contact sheet: {}", sheet.display());
-            anyhow::ensure!(report.summary.chunks.failed == 0, "{} chunks failed", report.summary.chunks.failed);
+            anyhow::ensure!(
+                report.summary.chunks.failed == 0,
+                "{} chunks failed",
+                report.summary.chunks.failed
+            );
         }
         Command::Sample { dir, frames } => {
             let path = write_sample(&dir, frames)?;
             println!("sample turnover: {}", path.display());
         }
-        Command::Render { turnover, root, farm } => {
-            let body = std::fs::read(&turnover).with_context(|| format!("reading {}", turnover.display()))?;
+        Command::Render {
+            turnover,
+            root,
+            farm,
+        } => {
+            let body = std::fs::read(&turnover)
+                .with_context(|| format!("reading {}", turnover.display()))?;
             let report = run_turnover(farm.options(root.clone()), &body, false).await?;
             print_summary(&report, &root);
-            anyhow::ensure!(report.summary.chunks.failed == 0, "{} chunks failed", report.summary.chunks.failed);
+            anyhow::ensure!(
+                report.summary.chunks.failed == 0,
+                "{} chunks failed",
+                report.summary.chunks.failed
+            );
         }
         Command::Validate { turnover, root } => {
-            let body = std::fs::read(&turnover).with_context(|| format!("reading {}", turnover.display()))?;
+            let body = std::fs::read(&turnover)
+                .with_context(|| format!("reading {}", turnover.display()))?;
             let result = match root {
                 None => platefarm_core::parse_turnover(&body, "TO-unsubmitted").map(|_| ()),
                 Some(root) => platefarm::embedded::check_turnover(&root, &body).await?,

@@ -32,7 +32,12 @@ impl SampleClip {
 }
 
 fn timecode(frame: u32, fps: u32) -> String {
-    let (h, m, s, f) = (frame / (3600 * fps), frame / (60 * fps) % 60, frame / fps % 60, frame % fps);
+    let (h, m, s, f) = (
+        frame / (3600 * fps),
+        frame / (60 * fps) % 60,
+        frame / fps % 60,
+        frame % fps,
+    );
     format!("{h:02}:{m:02}:{s:02}:{f:02}")
 }
 
@@ -53,8 +58,22 @@ pub fn sample_clips(n_frames: u32) -> Vec<SampleClip> {
         },
     };
     vec![
-        make("A001C003_230512_R1AB", "SH010", "A001", 86_400, 16, SampleCompression::Uncompressed),
-        make("B002C011_230513_R2CD", "SH020", "B002", 172_800, 12, SampleCompression::LosslessJpeg),
+        make(
+            "A001C003_230512_R1AB",
+            "SH010",
+            "A001",
+            86_400,
+            16,
+            SampleCompression::Uncompressed,
+        ),
+        make(
+            "B002C011_230513_R2CD",
+            "SH020",
+            "B002",
+            172_800,
+            12,
+            SampleCompression::LosslessJpeg,
+        ),
     ]
 }
 
@@ -192,22 +211,30 @@ pub fn write_sample(dir: &Path, n_frames: u32) -> anyhow::Result<PathBuf> {
     let clips = sample_clips(n_frames);
     for (i, clip) in clips.iter().enumerate() {
         let folder = dir.join(clip.folder());
-        std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
-        (0..clip.spec.n_frames).into_par_iter().try_for_each(|idx| -> anyhow::Result<()> {
-            let path = dir.join(clip.frame_key(clip.first_frame + idx));
-            let bytes = sample_frame_dng(&clip.spec, idx);
-            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
-        })?;
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        (0..clip.spec.n_frames)
+            .into_par_iter()
+            .try_for_each(|idx| -> anyhow::Result<()> {
+                let path = dir.join(clip.frame_key(clip.first_frame + idx));
+                let bytes = sample_frame_dng(&clip.spec, idx);
+                std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+            })?;
         let uuid = format!("0badcafe-5a3e-4f00-8000-{:012x}", i + 1);
         let amf_path = dir.join(format!("clips/{}.amf", clip.name));
-        std::fs::write(&amf_path, amf(clip, &uuid)).with_context(|| format!("writing {}", amf_path.display()))?;
+        std::fs::write(&amf_path, amf(clip, &uuid))
+            .with_context(|| format!("writing {}", amf_path.display()))?;
         let (w, h) = clip.spec.output_size();
         let fdl_path = dir.join(format!("clips/{}.fdl", clip.name));
         let fdl_text = serde_json::to_string_pretty(&fdl(clip, &uuid, w, h))?;
-        std::fs::write(&fdl_path, fdl_text).with_context(|| format!("writing {}", fdl_path.display()))?;
+        std::fs::write(&fdl_path, fdl_text)
+            .with_context(|| format!("writing {}", fdl_path.display()))?;
     }
     let turnover = dir.join("turnover.json");
-    std::fs::write(&turnover, serde_json::to_string_pretty(&turnover_json(&clips))?)
-        .with_context(|| format!("writing {}", turnover.display()))?;
+    std::fs::write(
+        &turnover,
+        serde_json::to_string_pretty(&turnover_json(&clips))?,
+    )
+    .with_context(|| format!("writing {}", turnover.display()))?;
     Ok(turnover)
 }

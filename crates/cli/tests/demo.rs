@@ -17,7 +17,11 @@ fn demo_renders_plates_that_hold_the_chart() {
         .output()
         .expect("the demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("completed"), "{stdout}");
     assert!(stdout.contains("frames rendered: 12 of 12"), "{stdout}");
     assert!(stdout.contains("frames/s"), "{stdout}");
@@ -29,7 +33,10 @@ fn demo_renders_plates_that_hold_the_chart() {
             .filter(|p| p.neutral)
             .map(|p| format!("{},{},{},{},{}", p.x, p.y, p.width, p.height, p.aces[0]))
             .collect();
-        let plate = work.join(format!("plates/{0}/{0}.{1:07}.exr", clip.shot, clip.first_frame));
+        let plate = work.join(format!(
+            "plates/{0}/{0}.{1:07}.exr",
+            clip.shot, clip.first_frame
+        ));
         let report = platefarm_testkit::run_python(
             "import sys, OpenEXR, numpy as np\n\
              with OpenEXR.File(sys.argv[1], separate_channels=True) as f:\n\
@@ -43,10 +50,20 @@ fn demo_renders_plates_that_hold_the_chart() {
         );
         assert_eq!(report.lines().count(), 6, "six neutral patches");
         for line in report.lines() {
-            let v: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            let v: Vec<f64> = line
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
             for c in 1..4 {
                 let rel = (v[c] - v[0]).abs() / v[0];
-                assert!(rel <= 0.02, "{}: neutral {} read back {} ({:.2}% off)", clip.shot, v[0], v[c], rel * 100.0);
+                assert!(
+                    rel <= 0.02,
+                    "{}: neutral {} read back {} ({:.2}% off)",
+                    clip.shot,
+                    v[0],
+                    v[c],
+                    rel * 100.0
+                );
             }
         }
     }

@@ -16,7 +16,11 @@ fn sample(dir: &Path) -> Vec<u8> {
 }
 
 fn options(root: &Path, workers: usize, chunk_size: u32) -> FarmOptions {
-    FarmOptions { workers, chunk_size, ..FarmOptions::new(root) }
+    FarmOptions {
+        workers,
+        chunk_size,
+        ..FarmOptions::new(root)
+    }
 }
 
 /// Every plate under `<root>/plates`, sorted, with its bytes.
@@ -37,10 +41,20 @@ fn plates(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-async fn render(root: &Path, body: &[u8], workers: usize, chunk_size: u32) -> platefarm_catalog::TurnoverSummary {
-    let farm = EmbeddedFarm::start(options(root, workers, chunk_size)).await.unwrap();
+async fn render(
+    root: &Path,
+    body: &[u8],
+    workers: usize,
+    chunk_size: u32,
+) -> platefarm_catalog::TurnoverSummary {
+    let farm = EmbeddedFarm::start(options(root, workers, chunk_size))
+        .await
+        .unwrap();
     let receipt = farm.submit(body).await.unwrap();
-    let summary = tokio::time::timeout(Duration::from_secs(300), farm.wait(&receipt.turnover_id)).await.unwrap().unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(300), farm.wait(&receipt.turnover_id))
+        .await
+        .unwrap()
+        .unwrap();
     farm.shutdown().await;
     summary
 }
@@ -53,12 +67,22 @@ async fn chunk_size_1_and_24_give_byte_identical_plates() {
     sample(b.path());
     let sa = render(a.path(), &body, 2, 1).await;
     let sb = render(b.path(), &body, 1, 24).await;
-    assert_eq!((sa.state, sb.state), (TurnoverState::Completed, TurnoverState::Completed));
-    assert_eq!(sa.chunks.done, 2 * FRAMES as u64, "chunk size 1: one chunk per frame");
+    assert_eq!(
+        (sa.state, sb.state),
+        (TurnoverState::Completed, TurnoverState::Completed)
+    );
+    assert_eq!(
+        sa.chunks.done,
+        2 * FRAMES as u64,
+        "chunk size 1: one chunk per frame"
+    );
     assert_eq!(sb.chunks.done, 2, "chunk size 24: one chunk per shot");
     let (pa, pb) = (plates(a.path()), plates(b.path()));
     assert_eq!(pa.len(), 2 * FRAMES as usize);
-    assert_eq!(pa.iter().map(|p| &p.0).collect::<Vec<_>>(), pb.iter().map(|p| &p.0).collect::<Vec<_>>());
+    assert_eq!(
+        pa.iter().map(|p| &p.0).collect::<Vec<_>>(),
+        pb.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
     for ((name, x), (_, y)) in pa.iter().zip(&pb) {
         assert!(x == y, "{} differs between chunkings", name.display());
     }
@@ -74,12 +98,18 @@ async fn a_worker_killed_mid_chunk_loses_nothing() {
     sample(reference.path());
     render(reference.path(), &body, 1, 6).await;
 
-    let mut farm = EmbeddedFarm::start(options(dir.path(), 1, 6)).await.unwrap();
+    let mut farm = EmbeddedFarm::start(options(dir.path(), 1, 6))
+        .await
+        .unwrap();
     let receipt = farm.submit(&body).await.unwrap();
     // Kill the only worker as soon as it has written its first plate, mid-chunk.
     let first_shot = dir.path().join("plates").join(sample_clips(FRAMES)[0].shot);
     tokio::time::timeout(Duration::from_secs(120), async {
-        while std::fs::read_dir(&first_shot).map(|d| d.count()).unwrap_or(0) == 0 {
+        while std::fs::read_dir(&first_shot)
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
@@ -87,21 +117,38 @@ async fn a_worker_killed_mid_chunk_loses_nothing() {
     .expect("the worker starts writing");
     farm.kill_worker(0).await;
     let written_before = std::fs::read_dir(&first_shot).unwrap().count();
-    assert!(written_before < FRAMES as usize, "killed mid-chunk ({written_before} of {FRAMES} written)");
+    assert!(
+        written_before < FRAMES as usize,
+        "killed mid-chunk ({written_before} of {FRAMES} written)"
+    );
     farm.spawn_worker().unwrap();
-    let summary = tokio::time::timeout(Duration::from_secs(300), farm.wait(&receipt.turnover_id)).await.unwrap().unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(300), farm.wait(&receipt.turnover_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.state, TurnoverState::Completed);
     assert_eq!(summary.frames_done, 2 * FRAMES as u64);
-    let rows = farm.dispatcher.catalog().chunks(&receipt.turnover_id).await.unwrap();
+    let rows = farm
+        .dispatcher
+        .catalog()
+        .chunks(&receipt.turnover_id)
+        .await
+        .unwrap();
     assert_eq!(rows[0].attempts, 2, "the killed chunk was redelivered once");
     assert_eq!(rows[0].worker_id.as_deref(), Some("embedded-1"));
-    let metrics = prometheus::TextEncoder::new().encode_to_string(&farm.registry.gather()).unwrap();
+    let metrics = prometheus::TextEncoder::new()
+        .encode_to_string(&farm.registry.gather())
+        .unwrap();
     farm.shutdown().await;
     // Every frame exactly once, identical to an uninterrupted render; no partial files left.
     let (got, want) = (plates(dir.path()), plates(reference.path()));
     assert_eq!(got.len(), want.len());
     for ((name, x), (_, y)) in got.iter().zip(&want) {
-        assert!(x == y, "{} differs from the uninterrupted render", name.display());
+        assert!(
+            x == y,
+            "{} differs from the uninterrupted render",
+            name.display()
+        );
     }
     let resumed: f64 = metrics
         .lines()
@@ -109,7 +156,10 @@ async fn a_worker_killed_mid_chunk_loses_nothing() {
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse().ok())
         .unwrap();
-    assert_eq!(resumed as usize, written_before, "frames written before the kill were not rendered again");
+    assert_eq!(
+        resumed as usize, written_before,
+        "frames written before the kill were not rendered again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,12 +173,24 @@ async fn a_corrupt_frame_fails_its_chunk_with_the_reason() {
     let summary = render(dir.path(), &body, 2, 2).await;
     assert_eq!(summary.state, TurnoverState::CompletedWithFailures);
     assert_eq!((summary.chunks.done, summary.chunks.failed), (5, 1));
-    let farm_catalog = platefarm_catalog::SqlCatalog::sqlite_file(&dir.path().join(".platefarm/catalog.db")).await.unwrap();
+    let farm_catalog =
+        platefarm_catalog::SqlCatalog::sqlite_file(&dir.path().join(".platefarm/catalog.db"))
+            .await
+            .unwrap();
     let rows = farm_catalog.chunks(&summary.turnover_id).await.unwrap();
-    let failed: Vec<_> = rows.iter().filter(|r| r.state == ChunkState::Failed).collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.state == ChunkState::Failed)
+        .collect();
     let detail = failed[0].detail.as_deref().unwrap();
-    assert!(detail.contains(&format!("frame {}", clip.first_frame + 3)), "{detail}");
-    assert!(detail.contains(&clip.frame_key(clip.first_frame + 3)), "{detail}");
+    assert!(
+        detail.contains(&format!("frame {}", clip.first_frame + 3)),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&clip.frame_key(clip.first_frame + 3)),
+        "{detail}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,14 +200,34 @@ async fn a_storage_failure_is_retried_then_dead_lettered_with_its_reason() {
     // A file where the first shot's plate folder must go: every write there fails with an IO
     // error, which is retryable, so the chunk is retried until the delivery limit.
     std::fs::create_dir_all(dir.path().join("plates")).unwrap();
-    std::fs::write(dir.path().join("plates").join(sample_clips(FRAMES)[0].shot), b"in the way").unwrap();
-    let farm = EmbeddedFarm::start(FarmOptions { delivery_limit: 2, ..options(dir.path(), 1, 24) }).await.unwrap();
+    std::fs::write(
+        dir.path().join("plates").join(sample_clips(FRAMES)[0].shot),
+        b"in the way",
+    )
+    .unwrap();
+    let farm = EmbeddedFarm::start(FarmOptions {
+        delivery_limit: 2,
+        ..options(dir.path(), 1, 24)
+    })
+    .await
+    .unwrap();
     let receipt = farm.submit(&body).await.unwrap();
-    let summary = tokio::time::timeout(Duration::from_secs(300), farm.wait(&receipt.turnover_id)).await.unwrap().unwrap();
-    let rows = farm.dispatcher.catalog().chunks(&receipt.turnover_id).await.unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(300), farm.wait(&receipt.turnover_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = farm
+        .dispatcher
+        .catalog()
+        .chunks(&receipt.turnover_id)
+        .await
+        .unwrap();
     farm.shutdown().await;
     assert_eq!(summary.state, TurnoverState::CompletedWithFailures);
     let detail = rows[0].detail.as_deref().unwrap();
-    assert!(detail.starts_with("dead-lettered: delivery limit 2 reached"), "{detail}");
+    assert!(
+        detail.starts_with("dead-lettered: delivery limit 2 reached"),
+        "{detail}"
+    );
     assert_eq!(rows[1].state, ChunkState::Done);
 }

@@ -71,13 +71,7 @@ impl Mat3 {
 
     /// Rows as f32, for pixel loops.
     pub fn to_f32(&self) -> [[f32; 3]; 3] {
-        let mut out = [[0.0f32; 3]; 3];
-        for r in 0..3 {
-            for c in 0..3 {
-                out[r][c] = self.0[r][c] as f32;
-            }
-        }
-        out
+        self.0.map(|row| row.map(|v| v as f32))
     }
 }
 

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// Where a placeholder sits: start, end, padding and an embedded `[start-end]` range.
+type Placeholder = (usize, usize, usize, Option<(u32, u32)>);
+
 /// A parsed sequence pattern: `prefix` + zero-padded frame number + `suffix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClipPattern {
@@ -31,7 +34,7 @@ const MAX_PADDING: usize = 10;
 impl ClipPattern {
     /// Parses a pattern; a folder (ends with `/`) is not a pattern and yields `NoPlaceholder`.
     pub fn parse(pattern: &str) -> Result<Self, ClipPatternError> {
-        let mut found: Option<(usize, usize, usize, Option<(u32, u32)>)> = None; // start, end, pad, range
+        let mut found: Option<Placeholder> = None;
         let set = |found: &mut Option<_>, v| {
             if found.is_some() {
                 Err(ClipPatternError::TwoPlaceholders)

@@ -144,10 +144,7 @@ impl Walker {
         let Some(s) = self.string(m, key, path, false) else {
             return default;
         };
-        match options
-            .iter()
-            .find(|(name, _)| *name == s)
-        {
+        match options.iter().find(|(name, _)| *name == s) {
             Some((_, v)) => *v,
             None => {
                 let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
@@ -192,8 +189,7 @@ fn valid_name(s: &str) -> Result<(), String> {
 
 /// Rejects paths that could leave the store root before the store ever sees them.
 fn check_path(w: &mut Walker, path: &str, value: &str) {
-    if value.starts_with("s3://") {
-        let rest = &value[5..];
+    if let Some(rest) = value.strip_prefix("s3://") {
         if rest.split('/').next().unwrap_or("").is_empty() {
             w.err(path, "s3:// URI has no bucket");
         }

@@ -26,8 +26,13 @@ fn good() -> Value {
 fn check(edit: impl FnOnce(&mut Value), expected: &[(&str, &str)]) {
     let mut v = good();
     edit(&mut v);
-    let errs = parse_turnover(v.to_string().as_bytes(), "gen").expect_err("must be rejected").0;
-    let got: Vec<(String, String)> = errs.iter().map(|e| (e.path.clone(), e.reason.clone())).collect();
+    let errs = parse_turnover(v.to_string().as_bytes(), "gen")
+        .expect_err("must be rejected")
+        .0;
+    let got: Vec<(String, String)> = errs
+        .iter()
+        .map(|e| (e.path.clone(), e.reason.clone()))
+        .collect();
     assert_eq!(errs.len(), expected.len(), "got {got:#?}");
     for (path, fragment) in expected {
         assert!(
@@ -43,7 +48,13 @@ fn a_good_request_parses_with_defaults_and_generated_id() {
     assert_eq!(t.turnover_id, "TO-gen");
     assert_eq!(t.priority, 70);
     let s = &t.shots[0];
-    assert_eq!(s.render_range(), FrameRange { start: 86396, end: 86427 });
+    assert_eq!(
+        s.render_range(),
+        FrameRange {
+            start: 86396,
+            end: 86427
+        }
+    );
     assert_eq!(s.output.compression, Compression::Zip);
     assert_eq!(s.output.pixel, PixelType::Float);
     assert_eq!(s.fdl.canvas_template.as_deref(), Some("VFX Pull"));
@@ -51,7 +62,9 @@ fn a_good_request_parses_with_defaults_and_generated_id() {
 
 #[test]
 fn malformed_json_names_line_and_column() {
-    let errs = parse_turnover(b"{\n  \"production\": \"x\",\n  oops\n}", "g").unwrap_err().0;
+    let errs = parse_turnover(b"{\n  \"production\": \"x\",\n  oops\n}", "g")
+        .unwrap_err()
+        .0;
     assert_eq!(errs[0].path, "$");
     assert!(errs[0].reason.contains("line 3"), "{}", errs[0].reason);
 }
@@ -63,13 +76,19 @@ fn unknown_fields_are_named() {
             v["colour"] = json!("ACES");
             v["shots"][0]["fram_range"] = json!({});
         },
-        &[("$.colour", "unknown field"), ("$.shots[0].fram_range", "unknown field")],
+        &[
+            ("$.colour", "unknown field"),
+            ("$.shots[0].fram_range", "unknown field"),
+        ],
     );
 }
 
 #[test]
 fn end_before_start() {
-    check(|v| v["shots"][0]["frame_range"]["end"] = json!(100), &[("$.shots[0].frame_range.end", "before start 86400")]);
+    check(
+        |v| v["shots"][0]["frame_range"]["end"] = json!(100),
+        &[("$.shots[0].frame_range.end", "before start 86400")],
+    );
 }
 
 #[test]
@@ -78,7 +97,10 @@ fn missing_required_fields() {
         |v| {
             v.as_object_mut().unwrap().remove("production");
             v["shots"][0].as_object_mut().unwrap().remove("input_clip");
-            v["shots"][0].as_object_mut().unwrap().remove("output_location");
+            v["shots"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("output_location");
         },
         &[
             ("$.production", "missing"),
@@ -98,7 +120,10 @@ fn wrong_types() {
         },
         &[
             ("$.priority", "expected a whole number"),
-            ("$.shots[0].frame_range.start", "expected a whole number ≥ 0"),
+            (
+                "$.shots[0].frame_range.start",
+                "expected a whole number ≥ 0",
+            ),
             ("$.shots[0].name", "expected a string"),
         ],
     );
@@ -148,7 +173,10 @@ fn bad_sequence_patterns() {
             v["shots"][0]["frame_range"] = json!({"start": 150, "end": 250});
             v["shots"][0]["handles"] = json!(0);
         },
-        &[("$.shots[0].frame_range", "outside the clip's own range [100-200]")],
+        &[(
+            "$.shots[0].frame_range",
+            "outside the clip's own range [100-200]",
+        )],
     );
 }
 
@@ -157,7 +185,10 @@ fn unknown_enum_values_list_the_allowed_ones() {
     check(
         |v| v["shots"][0]["output"] = json!({"compression": "dwaa", "format": "mov"}),
         &[
-            ("$.shots[0].output.compression", "allowed: piz, zip, zips, none"),
+            (
+                "$.shots[0].output.compression",
+                "allowed: piz, zip, zips, none",
+            ),
             ("$.shots[0].output.format", "allowed: exr"),
         ],
     );
@@ -174,7 +205,10 @@ fn duplicate_and_bad_shot_names() {
             bad["name"] = json!("a/b");
             v["shots"].as_array_mut().unwrap().push(bad);
         },
-        &[("$.shots[1].name", "duplicate shot name"), ("$.shots[2].name", "not allowed")],
+        &[
+            ("$.shots[1].name", "duplicate shot name"),
+            ("$.shots[2].name", "not allowed"),
+        ],
     );
 }
 
@@ -185,10 +219,19 @@ fn bad_deadline_handles_and_empty_shots() {
             v["deadline"] = json!("tomorrow");
             v["shots"][0]["handles"] = json!(90000);
         },
-        &[("$.deadline", "RFC 3339"), ("$.shots[0].handles", "out of range")],
+        &[
+            ("$.deadline", "RFC 3339"),
+            ("$.shots[0].handles", "out of range"),
+        ],
     );
-    check(|v| v["shots"] = json!([]), &[("$.shots", "at least one shot")]);
-    check(|v| v["shots"] = json!({}), &[("$.shots", "expected an array")]);
+    check(
+        |v| v["shots"] = json!([]),
+        &[("$.shots", "at least one shot")],
+    );
+    check(
+        |v| v["shots"] = json!({}),
+        &[("$.shots", "expected an array")],
+    );
 }
 
 #[test]
@@ -198,7 +241,10 @@ fn handles_before_frame_zero_and_selectors_without_fdl() {
             v["shots"][0]["frame_range"] = json!({"start": 2, "end": 10});
             v["shots"][0].as_object_mut().unwrap().remove("fdl_path");
         },
-        &[("$.shots[0].handles.head", "before frame 0"), ("$.shots[0].fdl", "no fdl_path")],
+        &[
+            ("$.shots[0].handles.head", "before frame 0"),
+            ("$.shots[0].fdl", "no fdl_path"),
+        ],
     );
 }
 
@@ -213,5 +259,12 @@ fn every_problem_of_every_shot_is_reported_at_once() {
     v["turnover_id"] = json!("bad id!");
     let errs = parse_turnover(v.to_string().as_bytes(), "g").unwrap_err().0;
     let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["$.turnover_id", "$.shots[0].output", "$.shots[1].frame_range.end"]);
+    assert_eq!(
+        paths,
+        [
+            "$.turnover_id",
+            "$.shots[0].output",
+            "$.shots[1].frame_range.end"
+        ]
+    );
 }

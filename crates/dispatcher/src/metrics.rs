@@ -18,7 +18,9 @@ impl DispatcherMetrics {
     pub fn new(registry: &Registry) -> Self {
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("dispatcher metrics are registered once");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("dispatcher metrics are registered once");
             c
         };
         let chunks_finished = IntCounterVec::new(
@@ -29,7 +31,9 @@ impl DispatcherMetrics {
             &["state"],
         )
         .expect("valid metric");
-        registry.register(Box::new(chunks_finished.clone())).expect("dispatcher metrics are registered once");
+        registry
+            .register(Box::new(chunks_finished.clone()))
+            .expect("dispatcher metrics are registered once");
         DispatcherMetrics {
             turnovers_submitted: counter(
                 "platefarm_dispatcher_turnovers_submitted_total",

@@ -60,7 +60,9 @@ fn diag(v: [f64; 3]) -> Mat3 {
 /// ColorMatrix scaled so the as-shot neutral maps to its white with Y = 1, adapted to D50 with
 /// Bradford. Then Bradford D50 → ACES white and XYZ → AP0.
 pub fn camera_to_aces(cal: &ColorCalibration) -> Result<Mat3, ImagingError> {
-    let bad = |what: &str| ImagingError::Format { what: format!("DNG colour calibration: {what}") };
+    let bad = |what: &str| ImagingError::Format {
+        what: format!("DNG colour calibration: {what}"),
+    };
     let ab = diag(cal.analog_balance);
     let neutral = cal.as_shot_neutral;
     // Interpolate by inverse CCT between the two calibration illuminants, iterating on the
@@ -69,9 +71,16 @@ pub fn camera_to_aces(cal: &ColorCalibration) -> Result<Mat3, ImagingError> {
         if cal.color_matrices.len() < 2 {
             return (1.0, 0);
         }
-        let (t1, t2) = (illuminant_cct(cal.color_matrices[0].1), illuminant_cct(cal.color_matrices[1].1));
+        let (t1, t2) = (
+            illuminant_cct(cal.color_matrices[0].1),
+            illuminant_cct(cal.color_matrices[1].1),
+        );
         let t = cct_from_xy(xy).clamp(1000.0, 50000.0);
-        let g = if (1.0 / t1 - 1.0 / t2).abs() < 1e-12 { 1.0 } else { ((1.0 / t - 1.0 / t2) / (1.0 / t1 - 1.0 / t2)).clamp(0.0, 1.0) };
+        let g = if (1.0 / t1 - 1.0 / t2).abs() < 1e-12 {
+            1.0
+        } else {
+            ((1.0 / t - 1.0 / t2) / (1.0 / t1 - 1.0 / t2)).clamp(0.0, 1.0)
+        };
         (g, 1)
     };
     let blend = |g: f64, ms: &[[f64; 9]]| -> Mat3 {
@@ -90,7 +99,9 @@ pub fn camera_to_aces(cal: &ColorCalibration) -> Result<Mat3, ImagingError> {
     for _ in 0..20 {
         g = interpolate(xy).0;
         let xyz_to_cam = ab.mul(&blend(g, &cms));
-        let cam_to_xyz = xyz_to_cam.inverse().ok_or_else(|| bad("ColorMatrix is singular"))?;
+        let cam_to_xyz = xyz_to_cam
+            .inverse()
+            .ok_or_else(|| bad("ColorMatrix is singular"))?;
         let white = cam_to_xyz.apply(neutral);
         if white[1] <= 0.0 || !white.iter().all(|v| v.is_finite()) {
             return Err(bad("as-shot neutral maps to a non-positive white"));
@@ -104,18 +115,30 @@ pub fn camera_to_aces(cal: &ColorCalibration) -> Result<Mat3, ImagingError> {
     }
     let cam_to_xyz_d50 = if !cal.forward_matrices.is_empty() {
         let fm = blend(g, &cal.forward_matrices);
-        let ref_neutral = ab.inverse().ok_or_else(|| bad("AnalogBalance is singular"))?.apply(neutral);
-        let d = diag([1.0 / ref_neutral[0], 1.0 / ref_neutral[1], 1.0 / ref_neutral[2]]);
+        let ref_neutral = ab
+            .inverse()
+            .ok_or_else(|| bad("AnalogBalance is singular"))?
+            .apply(neutral);
+        let d = diag([
+            1.0 / ref_neutral[0],
+            1.0 / ref_neutral[1],
+            1.0 / ref_neutral[2],
+        ]);
         fm.mul(&d).mul(&ab.inverse().expect("checked above"))
     } else {
-        let cam_to_xyz = ab.mul(&blend(g, &cms)).inverse().ok_or_else(|| bad("ColorMatrix is singular"))?;
+        let cam_to_xyz = ab
+            .mul(&blend(g, &cms))
+            .inverse()
+            .ok_or_else(|| bad("ColorMatrix is singular"))?;
         // Scale so the neutral maps to Y = 1, then adapt its white to D50.
         let white = cam_to_xyz.apply(neutral);
         let scaled = Mat3(cam_to_xyz.0.map(|row| row.map(|v| v / white[1])));
         bradford_cat(xy, D50_XY).mul(&scaled)
     };
     let xyz_to_ap0 = rgb_to_xyz(&AP0).inverse().expect("AP0 is invertible");
-    Ok(xyz_to_ap0.mul(&bradford_cat(D50_XY, ACES_WHITE_XY)).mul(&cam_to_xyz_d50))
+    Ok(xyz_to_ap0
+        .mul(&bradford_cat(D50_XY, ACES_WHITE_XY))
+        .mul(&cam_to_xyz_d50))
 }
 
 /// Develops a raw frame to ACES2065-1, cropped to its default crop.
@@ -123,12 +146,16 @@ pub fn develop_to_aces(raw: &RawFrame, opts: &DevelopOptions) -> Result<RgbImage
     let Demosaic::Bilinear = opts.demosaic;
     let (w, h) = (raw.width, raw.height);
     if raw.data.len() != w * h {
-        return Err(ImagingError::Format { what: format!("raw buffer holds {} samples for {w}×{h}", raw.data.len()) });
+        return Err(ImagingError::Format {
+            what: format!("raw buffer holds {} samples for {w}×{h}", raw.data.len()),
+        });
     }
     let neutral = raw.calibration.as_shot_neutral;
     // White balance scales each channel so the neutral becomes (1,1,1) before demosaicing.
     let wb = [1.0 / neutral[0], 1.0 / neutral[1], 1.0 / neutral[2]];
-    let m = camera_to_aces(&raw.calibration)?.mul(&diag(neutral)).to_f32();
+    let m = camera_to_aces(&raw.calibration)?
+        .mul(&diag(neutral))
+        .to_f32();
     let mut gain = [0f32; 4];
     for (i, g) in gain.iter_mut().enumerate() {
         let c = raw.cfa.color_at(i % 2, i / 2);
@@ -149,18 +176,24 @@ pub fn develop_to_aces(raw: &RawFrame, opts: &DevelopOptions) -> Result<RgbImage
         .collect();
     let (cx, cy, cw, ch) = raw.default_crop;
     let mut out = vec![0f32; cw * ch * 3];
-    out.par_chunks_mut(cw * 3).enumerate().for_each(|(oy, orow)| {
-        let y = cy + oy;
-        for ox in 0..cw {
-            let x = cx + ox;
-            let rgb = bilinear_at(&plane, w, h, raw.cfa, x, y);
-            let o = &mut orow[ox * 3..ox * 3 + 3];
-            for r in 0..3 {
-                o[r] = m[r][0] * rgb[0] + m[r][1] * rgb[1] + m[r][2] * rgb[2];
+    out.par_chunks_mut(cw * 3)
+        .enumerate()
+        .for_each(|(oy, orow)| {
+            let y = cy + oy;
+            for ox in 0..cw {
+                let x = cx + ox;
+                let rgb = bilinear_at(&plane, w, h, raw.cfa, x, y);
+                let o = &mut orow[ox * 3..ox * 3 + 3];
+                for r in 0..3 {
+                    o[r] = m[r][0] * rgb[0] + m[r][1] * rgb[1] + m[r][2] * rgb[2];
+                }
             }
-        }
-    });
-    Ok(RgbImage { width: cw as u32, height: ch as u32, data: out })
+        });
+    Ok(RgbImage {
+        width: cw as u32,
+        height: ch as u32,
+        data: out,
+    })
 }
 
 /// Mirror an index into 0..n (n ≥ 2 keeps the CFA parity of the mirrored neighbour).
@@ -207,19 +240,29 @@ mod tests {
 
     fn flat(cfa: CfaPattern, rgb: [f32; 3]) -> Vec<f32> {
         let (w, h) = (8, 6);
-        (0..h).flat_map(|y| (0..w).map(move |x| rgb[cfa.color_at(x, y)])).collect()
+        (0..h)
+            .flat_map(|y| (0..w).map(move |x| rgb[cfa.color_at(x, y)]))
+            .collect()
     }
 
     #[test]
     fn bilinear_reproduces_a_flat_field_for_every_cfa() {
-        for cfa in [CfaPattern::Rggb, CfaPattern::Bggr, CfaPattern::Grbg, CfaPattern::Gbrg] {
+        for cfa in [
+            CfaPattern::Rggb,
+            CfaPattern::Bggr,
+            CfaPattern::Grbg,
+            CfaPattern::Gbrg,
+        ] {
             let rgb = [0.2, 0.5, 0.8];
             let p = flat(cfa, rgb);
             for y in 0..6 {
                 for x in 0..8 {
                     let got = bilinear_at(&p, 8, 6, cfa, x, y);
                     for c in 0..3 {
-                        assert!((got[c] - rgb[c]).abs() < 1e-6, "{cfa:?} ({x},{y}) channel {c}: {got:?}");
+                        assert!(
+                            (got[c] - rgb[c]).abs() < 1e-6,
+                            "{cfa:?} ({x},{y}) channel {c}: {got:?}"
+                        );
                     }
                 }
             }

@@ -14,11 +14,24 @@ pub enum DpxError {
     #[error("not a DPX file (magic {0:02x?}, expected \"SDPX\" or \"XPDS\")")]
     Magic([u8; 4]),
     #[error("DPX truncated: {what} needs bytes {start}..{end}, the file has {len}")]
-    Truncated { what: &'static str, start: usize, end: usize, len: usize },
+    Truncated {
+        what: &'static str,
+        start: usize,
+        end: usize,
+        len: usize,
+    },
     #[error("DPX {field} = {value} is not supported ({supported})")]
-    Unsupported { field: &'static str, value: u32, supported: &'static str },
+    Unsupported {
+        field: &'static str,
+        value: u32,
+        supported: &'static str,
+    },
     #[error("DPX image {width}×{height} exceeds the decode limits ({limit})")]
-    Limits { width: u32, height: u32, limit: String },
+    Limits {
+        width: u32,
+        height: u32,
+        limit: String,
+    },
 }
 
 /// Header fields kept with the pixels.
@@ -59,15 +72,28 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn bytes(&self, what: &'static str, at: usize, n: usize) -> Result<&[u8], DpxError> {
-        self.b.get(at..at + n).ok_or(DpxError::Truncated { what, start: at, end: at + n, len: self.b.len() })
+        self.b.get(at..at + n).ok_or(DpxError::Truncated {
+            what,
+            start: at,
+            end: at + n,
+            len: self.b.len(),
+        })
     }
     fn u32(&self, what: &'static str, at: usize) -> Result<u32, DpxError> {
         let s: [u8; 4] = self.bytes(what, at, 4)?.try_into().expect("4 bytes");
-        Ok(if self.be { u32::from_be_bytes(s) } else { u32::from_le_bytes(s) })
+        Ok(if self.be {
+            u32::from_be_bytes(s)
+        } else {
+            u32::from_le_bytes(s)
+        })
     }
     fn u16(&self, what: &'static str, at: usize) -> Result<u16, DpxError> {
         let s: [u8; 2] = self.bytes(what, at, 2)?.try_into().expect("2 bytes");
-        Ok(if self.be { u16::from_be_bytes(s) } else { u16::from_le_bytes(s) })
+        Ok(if self.be {
+            u16::from_be_bytes(s)
+        } else {
+            u16::from_le_bytes(s)
+        })
     }
     fn f32(&self, what: &'static str, at: usize) -> Result<f32, DpxError> {
         self.u32(what, at).map(f32::from_bits)
@@ -97,20 +123,42 @@ fn bcd_timecode(tc: u32) -> Option<String> {
     if (0..8).any(|i| digit(i * 4) > 9) {
         return None;
     }
-    Some(format!("{:02}:{:02}:{:02}:{:02}", pair(24), pair(16), pair(8), pair(0)))
+    Some(format!(
+        "{:02}:{:02}:{:02}:{:02}",
+        pair(24),
+        pair(16),
+        pair(8),
+        pair(0)
+    ))
 }
 
 fn to_bcd(tc: &str) -> Option<u32> {
-    let parts: Vec<u32> = tc.split([':', ';']).map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let parts: Vec<u32> = tc
+        .split([':', ';'])
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     if parts.len() != 4 || parts.iter().any(|p| *p > 99) {
         return None;
     }
-    Some(parts.iter().fold(0u32, |acc, p| (acc << 8) | ((p / 10) << 4) | (p % 10)))
+    Some(
+        parts
+            .iter()
+            .fold(0u32, |acc, p| (acc << 8) | ((p / 10) << 4) | (p % 10)),
+    )
 }
 
 /// Decodes a DPX file's first image element.
 pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage, DpxError> {
-    let magic: [u8; 4] = bytes.get(0..4).ok_or(DpxError::Truncated { what: "magic", start: 0, end: 4, len: bytes.len() })?.try_into().expect("4");
+    let magic: [u8; 4] = bytes
+        .get(0..4)
+        .ok_or(DpxError::Truncated {
+            what: "magic",
+            start: 0,
+            end: 4,
+            len: bytes.len(),
+        })?
+        .try_into()
+        .expect("4");
     let be = match &magic {
         b"SDPX" => true,
         b"XPDS" => false,
@@ -121,16 +169,28 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
     let data_offset = r.u32("image data offset", 4)? as usize;
     let n_elements = r.u16("number of elements", 770)?;
     if n_elements == 0 || n_elements > 8 {
-        return Err(DpxError::Unsupported { field: "number of elements", value: n_elements as u32, supported: "1..=8" });
+        return Err(DpxError::Unsupported {
+            field: "number of elements",
+            value: n_elements as u32,
+            supported: "1..=8",
+        });
     }
     let width = r.u32("pixels per line", 772)?;
     let height = r.u32("lines per element", 776)?;
     let pixels = width as u64 * height as u64;
-    if width == 0 || height == 0 || width > limits.max_width || height > limits.max_height || pixels > limits.max_pixels {
+    if width == 0
+        || height == 0
+        || width > limits.max_width
+        || height > limits.max_height
+        || pixels > limits.max_pixels
+    {
         return Err(DpxError::Limits {
             width,
             height,
-            limit: format!("max {}×{}, {} pixels", limits.max_width, limits.max_height, limits.max_pixels),
+            limit: format!(
+                "max {}×{}, {} pixels",
+                limits.max_width, limits.max_height, limits.max_pixels
+            ),
         });
     }
     let el = 780;
@@ -140,22 +200,43 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
     let bit_depth = r.bytes("bit size", el + 23, 1)?[0];
     let packing = r.u16("packing", el + 24)?;
     let encoding = r.u16("encoding", el + 26)?;
-    let element_offset = defined_u32(r.u32("element data offset", el + 28)?).filter(|o| *o != 0).map(|o| o as usize).unwrap_or(data_offset);
+    let element_offset = defined_u32(r.u32("element data offset", el + 28)?)
+        .filter(|o| *o != 0)
+        .map(|o| o as usize)
+        .unwrap_or(data_offset);
     let eol_padding = defined_u32(r.u32("end-of-line padding", el + 32)?).unwrap_or(0) as usize;
     let channels = match descriptor {
         6 | 1 | 2 | 3 | 4 => 1, // luma, red, green, blue, alpha
         50 => 3,
         51 | 52 => 4,
-        d => return Err(DpxError::Unsupported { field: "image descriptor", value: d as u32, supported: "1-4, 6 (single channel), 50 (RGB), 51/52 (RGBA/ABGR)" }),
+        d => {
+            return Err(DpxError::Unsupported {
+                field: "image descriptor",
+                value: d as u32,
+                supported: "1-4, 6 (single channel), 50 (RGB), 51/52 (RGBA/ABGR)",
+            })
+        }
     };
     if encoding != 0 {
-        return Err(DpxError::Unsupported { field: "encoding", value: encoding as u32, supported: "0 (uncompressed)" });
+        return Err(DpxError::Unsupported {
+            field: "encoding",
+            value: encoding as u32,
+            supported: "0 (uncompressed)",
+        });
     }
     if !matches!(bit_depth, 8 | 10 | 12 | 16) {
-        return Err(DpxError::Unsupported { field: "bit size", value: bit_depth as u32, supported: "8, 10, 12, 16" });
+        return Err(DpxError::Unsupported {
+            field: "bit size",
+            value: bit_depth as u32,
+            supported: "8, 10, 12, 16",
+        });
     }
     if packing > 2 {
-        return Err(DpxError::Unsupported { field: "packing", value: packing as u32, supported: "0 (packed), 1 (filled A), 2 (filled B)" });
+        return Err(DpxError::Unsupported {
+            field: "packing",
+            value: packing as u32,
+            supported: "0 (packed), 1 (filled A), 2 (filled B)",
+        });
     }
     let per_line = width as usize * channels;
     let unpadded = match bit_depth {
@@ -181,16 +262,27 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
     let stride = line_bytes + eol_padding;
     let needed = element_offset as u64 + stride as u64 * (height as u64 - 1) + line_bytes as u64;
     if needed > bytes.len() as u64 || needed > limits.max_bytes {
-        return Err(DpxError::Truncated { what: "image data", start: element_offset, end: needed as usize, len: bytes.len() });
+        return Err(DpxError::Truncated {
+            what: "image data",
+            start: element_offset,
+            end: needed as usize,
+            len: bytes.len(),
+        });
     }
     let mut data = vec![0u16; per_line * height as usize];
-    data.par_chunks_mut(per_line).enumerate().for_each(|(y, out)| {
-        let line = &bytes[element_offset + y * stride..][..line_bytes];
-        unpack_line(line, out, bit_depth, packing, be);
-    });
+    data.par_chunks_mut(per_line)
+        .enumerate()
+        .for_each(|(y, out)| {
+            let line = &bytes[element_offset + y * stride..][..line_bytes];
+            unpack_line(line, out, bit_depth, packing, be);
+        });
     let film = 1664;
     let tv = 1920;
-    let frame_rate = r.f32("film frame rate", film + 60).ok().and_then(defined_f32).or_else(|| r.f32("TV frame rate", tv + 20).ok().and_then(defined_f32));
+    let frame_rate = r
+        .f32("film frame rate", film + 60)
+        .ok()
+        .and_then(defined_f32)
+        .or_else(|| r.f32("TV frame rate", tv + 20).ok().and_then(defined_f32));
     let metadata = DpxMetadata {
         file_name: r.text(36, 100),
         creation_time: r.text(136, 24),
@@ -205,7 +297,14 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
         big_endian: be,
         packing,
     };
-    Ok(DpxImage { width, height, channels, bit_depth, data, metadata })
+    Ok(DpxImage {
+        width,
+        height,
+        channels,
+        bit_depth,
+        data,
+        metadata,
+    })
 }
 
 fn word(line: &[u8], i: usize, be: bool) -> u32 {
@@ -222,7 +321,11 @@ fn unpack_line(line: &[u8], out: &mut [u16], bit_depth: u8, packing: u16, be: bo
         (8, _) => out.iter_mut().zip(line).for_each(|(o, b)| *o = *b as u16),
         (16, _) => out.iter_mut().enumerate().for_each(|(i, o)| {
             let s = [line[2 * i], line[2 * i + 1]];
-            *o = if be { u16::from_be_bytes(s) } else { u16::from_le_bytes(s) };
+            *o = if be {
+                u16::from_be_bytes(s)
+            } else {
+                u16::from_le_bytes(s)
+            };
         }),
         (10, 0) | (12, 0) => {
             // Packed: datums laid end to end, filling each 32-bit word from its least
@@ -233,7 +336,11 @@ fn unpack_line(line: &[u8], out: &mut [u16], bit_depth: u8, packing: u16, be: bo
                 let bit = i * bits;
                 let (w, off) = (bit / 32, bit % 32);
                 let lo = word(line, w, be) as u64;
-                let hi = if off + bits > 32 { word(line, w + 1, be) as u64 } else { 0 };
+                let hi = if off + bits > 32 {
+                    word(line, w + 1, be) as u64
+                } else {
+                    0
+                };
                 *o = (((lo | (hi << 32)) >> off) & mask) as u16;
             }
         }
@@ -249,7 +356,11 @@ fn unpack_line(line: &[u8], out: &mut [u16], bit_depth: u8, packing: u16, be: bo
         }
         (12, m) => out.iter_mut().enumerate().for_each(|(i, o)| {
             let s = [line[2 * i], line[2 * i + 1]];
-            let v = if be { u16::from_be_bytes(s) } else { u16::from_le_bytes(s) };
+            let v = if be {
+                u16::from_be_bytes(s)
+            } else {
+                u16::from_le_bytes(s)
+            };
             *o = if m == 1 { v >> 4 } else { v & 0x0FFF };
         }),
         _ => unreachable!("bit depth checked by the caller"),
@@ -258,12 +369,18 @@ fn unpack_line(line: &[u8], out: &mut [u16], bit_depth: u8, packing: u16, be: bo
 
 /// Encodes 10-bit RGB code values (`0..=1023`, interleaved) as a big-endian DPX, filled A.
 pub fn encode_dpx_10bit(width: u32, height: u32, rgb: &[u16], meta: &DpxMetadata) -> Vec<u8> {
-    assert_eq!(rgb.len(), width as usize * height as usize * 3, "RGB buffer matches the size");
+    assert_eq!(
+        rgb.len(),
+        width as usize * height as usize * 3,
+        "RGB buffer matches the size"
+    );
     let line_words = (width as usize * 3).div_ceil(3);
     let image_bytes = line_words * 4 * height as usize;
     let mut out = vec![0u8; HEADER_LEN + image_bytes];
-    let put_u32 = |out: &mut [u8], at: usize, v: u32| out[at..at + 4].copy_from_slice(&v.to_be_bytes());
-    let put_u16 = |out: &mut [u8], at: usize, v: u16| out[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    let put_u32 =
+        |out: &mut [u8], at: usize, v: u32| out[at..at + 4].copy_from_slice(&v.to_be_bytes());
+    let put_u16 =
+        |out: &mut [u8], at: usize, v: u16| out[at..at + 2].copy_from_slice(&v.to_be_bytes());
     let put_text = |out: &mut [u8], at: usize, n: usize, s: &str| {
         let b = s.as_bytes();
         let k = b.len().min(n - 1);
@@ -317,12 +434,17 @@ pub fn encode_dpx_10bit(width: u32, height: u32, rgb: &[u16], meta: &DpxMetadata
     if let Some(tc) = meta.timecode.as_deref().and_then(to_bcd) {
         put_u32(&mut out, 1920, tc);
     }
-    out[HEADER_LEN..].par_chunks_mut(line_words * 4).zip(rgb.par_chunks(width as usize * 3)).for_each(|(line, px)| {
-        for (w, c) in line.chunks_mut(4).zip(px.chunks(3)) {
-            let v = ((c[0].min(1023) as u32) << 22) | ((c[1].min(1023) as u32) << 12) | ((c[2].min(1023) as u32) << 2);
-            w.copy_from_slice(&v.to_be_bytes());
-        }
-    });
+    out[HEADER_LEN..]
+        .par_chunks_mut(line_words * 4)
+        .zip(rgb.par_chunks(width as usize * 3))
+        .for_each(|(line, px)| {
+            for (w, c) in line.chunks_mut(4).zip(px.chunks(3)) {
+                let v = ((c[0].min(1023) as u32) << 22)
+                    | ((c[1].min(1023) as u32) << 12)
+                    | ((c[2].min(1023) as u32) << 2);
+                w.copy_from_slice(&v.to_be_bytes());
+            }
+        });
     out
 }
 
@@ -347,7 +469,10 @@ mod tests {
         };
         let bytes = encode_dpx_10bit(w, h, &rgb, &meta);
         let img = decode_dpx(&bytes, &limits()).unwrap();
-        assert_eq!((img.width, img.height, img.channels, img.bit_depth), (w, h, 3, 10));
+        assert_eq!(
+            (img.width, img.height, img.channels, img.bit_depth),
+            (w, h, 3, 10)
+        );
         assert_eq!(img.data, rgb);
         assert_eq!(img.metadata.timecode.as_deref(), Some("01:02:03:04"));
         assert_eq!(img.metadata.frame_rate, Some(24.0));
@@ -359,20 +484,38 @@ mod tests {
     fn truncations_and_garbage_are_errors() {
         let bytes = encode_dpx_10bit(16, 16, &vec![512; 16 * 16 * 3], &DpxMetadata::default());
         for cut in [0, 3, 100, 800, 2047, 2048, bytes.len() - 1] {
-            assert!(decode_dpx(&bytes[..cut], &limits()).is_err(), "cut at {cut}");
+            assert!(
+                decode_dpx(&bytes[..cut], &limits()).is_err(),
+                "cut at {cut}"
+            );
         }
-        assert!(matches!(decode_dpx(b"GIF89a..", &limits()), Err(DpxError::Magic(_))));
+        assert!(matches!(
+            decode_dpx(b"GIF89a..", &limits()),
+            Err(DpxError::Magic(_))
+        ));
         let mut huge = bytes.clone();
         huge[772..776].copy_from_slice(&1_000_000u32.to_be_bytes());
-        assert!(matches!(decode_dpx(&huge, &limits()), Err(DpxError::Limits { .. })));
+        assert!(matches!(
+            decode_dpx(&huge, &limits()),
+            Err(DpxError::Limits { .. })
+        ));
         let mut odd = bytes.clone();
         odd[780 + 23] = 11;
-        assert!(matches!(decode_dpx(&odd, &limits()), Err(DpxError::Unsupported { field: "bit size", .. })));
+        assert!(matches!(
+            decode_dpx(&odd, &limits()),
+            Err(DpxError::Unsupported {
+                field: "bit size",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn bcd_round_trip() {
-        assert_eq!(to_bcd("23:59:59:23").and_then(bcd_timecode).as_deref(), Some("23:59:59:23"));
+        assert_eq!(
+            to_bcd("23:59:59:23").and_then(bcd_timecode).as_deref(),
+            Some("23:59:59:23")
+        );
         assert_eq!(bcd_timecode(u32::MAX), None);
     }
 }

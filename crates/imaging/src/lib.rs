@@ -54,7 +54,12 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        DecodeLimits { max_width: 32768, max_height: 32768, max_pixels: 400_000_000, max_bytes: 4 << 30 }
+        DecodeLimits {
+            max_width: 32768,
+            max_height: 32768,
+            max_pixels: 400_000_000,
+            max_bytes: 4 << 30,
+        }
     }
 }
 
@@ -93,7 +98,11 @@ pub fn render_dng_to_exr(bytes: &[u8], spec: &RenderSpec) -> Result<RenderedFram
     let mut img = develop_to_aces(&raw, &spec.develop)?;
     if let Some(f) = &spec.framing {
         let data = reframe(&img.data, img.width, img.height, 3, f)?;
-        img = RgbImage { width: f.canvas.0, height: f.canvas.1, data };
+        img = RgbImage {
+            width: f.canvas.0,
+            height: f.canvas.1,
+            data,
+        };
     }
     let m = &raw.metadata;
     let header = FrameHeader {
@@ -111,5 +120,10 @@ pub fn render_dng_to_exr(bytes: &[u8], spec: &RenderSpec) -> Result<RenderedFram
         extra: Vec::new(),
     };
     let exr = encode_exr(&img, &spec.exr, &header)?;
-    Ok(RenderedFrame { exr, width: img.width, height: img.height, metadata: raw.metadata })
+    Ok(RenderedFrame {
+        exr,
+        width: img.width,
+        height: img.height,
+        metadata: raw.metadata,
+    })
 }

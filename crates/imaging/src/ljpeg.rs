@@ -8,7 +8,9 @@
 use crate::ImagingError;
 
 fn err(what: impl Into<String>) -> ImagingError {
-    ImagingError::Format { what: format!("lossless JPEG: {}", what.into()) }
+    ImagingError::Format {
+        what: format!("lossless JPEG: {}", what.into()),
+    }
 }
 
 #[derive(Clone)]
@@ -59,7 +61,13 @@ impl Huffman {
                 }
             }
         }
-        Ok(Huffman { min_code, max_code, val_ptr, symbols: symbols.to_vec(), fast })
+        Ok(Huffman {
+            min_code,
+            max_code,
+            val_ptr,
+            symbols: symbols.to_vec(),
+            fast,
+        })
     }
 }
 
@@ -76,7 +84,14 @@ struct Bits<'a> {
 
 impl<'a> Bits<'a> {
     fn new(data: &'a [u8], pos: usize) -> Self {
-        Bits { data, pos, acc: 0, n: 0, hit_marker: false, overrun: 0 }
+        Bits {
+            data,
+            pos,
+            acc: 0,
+            n: 0,
+            hit_marker: false,
+            overrun: 0,
+        }
     }
 
     fn fill(&mut self) {
@@ -157,7 +172,11 @@ impl<'a> Bits<'a> {
                     v
                 }
             }
-            _ => return Err(err(format!("difference category {s} is out of range 0..=16"))),
+            _ => {
+                return Err(err(format!(
+                    "difference category {s} is out of range 0..=16"
+                )))
+            }
         })
     }
 
@@ -205,7 +224,9 @@ pub fn decode(data: &[u8], max_samples: u64) -> Result<LjpegImage, ImagingError>
         while pos < data.len() && data[pos] == 0xFF {
             pos += 1;
         }
-        let marker = *data.get(pos).ok_or_else(|| err("stream ended before the scan"))?;
+        let marker = *data
+            .get(pos)
+            .ok_or_else(|| err("stream ended before the scan"))?;
         pos += 1;
         if marker == 0xD8 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
             continue;
@@ -213,8 +234,14 @@ pub fn decode(data: &[u8], max_samples: u64) -> Result<LjpegImage, ImagingError>
         if marker == 0xD9 {
             return Err(err("EOI before any scan"));
         }
-        let len = u16::from_be_bytes([*data.get(pos).ok_or_else(|| err("truncated segment"))?, *data.get(pos + 1).ok_or_else(|| err("truncated segment"))?]) as usize;
-        let seg = data.get(pos + 2..pos + len).filter(|_| len >= 2).ok_or_else(|| err(format!("segment FF{marker:02X} truncated")))?;
+        let len = u16::from_be_bytes([
+            *data.get(pos).ok_or_else(|| err("truncated segment"))?,
+            *data.get(pos + 1).ok_or_else(|| err("truncated segment"))?,
+        ]) as usize;
+        let seg = data
+            .get(pos + 2..pos + len)
+            .filter(|_| len >= 2)
+            .ok_or_else(|| err(format!("segment FF{marker:02X} truncated")))?;
         match marker {
             0xC4 => {
                 let mut p = 0;
@@ -224,9 +251,15 @@ pub fn decode(data: &[u8], max_samples: u64) -> Result<LjpegImage, ImagingError>
                     if th > 3 {
                         return Err(err(format!("Huffman table id {th} > 3")));
                     }
-                    let counts: [u8; 16] = seg.get(p + 1..p + 17).ok_or_else(|| err("DHT truncated"))?.try_into().expect("16");
+                    let counts: [u8; 16] = seg
+                        .get(p + 1..p + 17)
+                        .ok_or_else(|| err("DHT truncated"))?
+                        .try_into()
+                        .expect("16");
                     let n: usize = counts.iter().map(|c| *c as usize).sum();
-                    let symbols = seg.get(p + 17..p + 17 + n).ok_or_else(|| err("DHT symbols truncated"))?;
+                    let symbols = seg
+                        .get(p + 17..p + 17 + n)
+                        .ok_or_else(|| err("DHT symbols truncated"))?;
                     tables[th] = Some(Huffman::new(&counts, symbols)?);
                     p += 17 + n;
                 }
@@ -240,37 +273,57 @@ pub fn decode(data: &[u8], max_samples: u64) -> Result<LjpegImage, ImagingError>
                 let width = u16::from_be_bytes([seg[3], seg[4]]) as usize;
                 let nf = seg[5] as usize;
                 if !(2..=16).contains(&precision) || nf == 0 || nf > 4 || seg.len() < 6 + 3 * nf {
-                    return Err(err(format!("unsupported frame: precision {precision}, {nf} components")));
+                    return Err(err(format!(
+                        "unsupported frame: precision {precision}, {nf} components"
+                    )));
                 }
                 let mut ids = Vec::new();
                 for c in 0..nf {
                     let hv = seg[6 + 3 * c + 1];
                     if hv != 0x11 {
-                        return Err(err(format!("component sampling {hv:#04x} (only 1×1 is used by DNG)")));
+                        return Err(err(format!(
+                            "component sampling {hv:#04x} (only 1×1 is used by DNG)"
+                        )));
                     }
                     ids.push(seg[6 + 3 * c]);
                 }
                 if width == 0 || height == 0 || (width * nf) as u64 * height as u64 > max_samples {
-                    return Err(err(format!("frame {width}×{height}×{nf} is empty or exceeds the decode limits")));
+                    return Err(err(format!(
+                        "frame {width}×{height}×{nf} is empty or exceeds the decode limits"
+                    )));
                 }
                 frame = Some((precision, height, width, ids));
             }
             0xC0..=0xC2 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                return Err(ImagingError::Unsupported { what: format!("JPEG process with SOF marker FF{marker:02X} (DNG needs lossless SOF3)") })
+                return Err(ImagingError::Unsupported {
+                    what: format!(
+                        "JPEG process with SOF marker FF{marker:02X} (DNG needs lossless SOF3)"
+                    ),
+                })
             }
             0xDD => {
-                restart_interval = u16::from_be_bytes([*seg.first().ok_or_else(|| err("DRI truncated"))?, *seg.get(1).ok_or_else(|| err("DRI truncated"))?]) as usize;
+                restart_interval = u16::from_be_bytes([
+                    *seg.first().ok_or_else(|| err("DRI truncated"))?,
+                    *seg.get(1).ok_or_else(|| err("DRI truncated"))?,
+                ]) as usize;
             }
             0xDA => {
-                let (precision, height, width, ids) = frame.clone().ok_or_else(|| err("scan before the frame header"))?;
+                let (precision, height, width, ids) = frame
+                    .clone()
+                    .ok_or_else(|| err("scan before the frame header"))?;
                 let ns = *seg.first().ok_or_else(|| err("SOS truncated"))? as usize;
                 if ns != ids.len() || seg.len() < 1 + 2 * ns + 3 {
-                    return Err(err(format!("scan has {ns} components, frame has {}", ids.len())));
+                    return Err(err(format!(
+                        "scan has {ns} components, frame has {}",
+                        ids.len()
+                    )));
                 }
                 let mut comp_tables = Vec::new();
                 for c in 0..ns {
                     let td = (seg[1 + 2 * c + 1] >> 4) as usize;
-                    comp_tables.push(tables.get(td).and_then(|t| t.clone()).ok_or_else(|| err(format!("component {c} uses undefined Huffman table {td}")))?);
+                    comp_tables.push(tables.get(td).and_then(|t| t.clone()).ok_or_else(|| {
+                        err(format!("component {c} uses undefined Huffman table {td}"))
+                    })?);
                 }
                 let predictor = seg[1 + 2 * ns];
                 let point_transform = seg[1 + 2 * ns + 2] & 0x0F;
@@ -278,8 +331,24 @@ pub fn decode(data: &[u8], max_samples: u64) -> Result<LjpegImage, ImagingError>
                     return Err(err(format!("predictor {predictor} is not 1..=7")));
                 }
                 let start = pos + len;
-                let data = decode_scan(data, start, precision, point_transform, height, width, &comp_tables, predictor, restart_interval)?;
-                return Ok(LjpegImage { width: width * ns, height, components: ns, precision, data });
+                let data = decode_scan(
+                    data,
+                    start,
+                    precision,
+                    point_transform,
+                    height,
+                    width,
+                    &comp_tables,
+                    predictor,
+                    restart_interval,
+                )?;
+                return Ok(LjpegImage {
+                    width: width * ns,
+                    height,
+                    components: ns,
+                    precision,
+                    data,
+                });
             }
             _ => {}
         }
@@ -322,7 +391,7 @@ fn decode_scan(
                 }
                 mcus_left -= 1;
             }
-            for c in 0..nc {
+            for (c, table) in tables.iter().enumerate() {
                 let i = x * nc + c;
                 let pred = if x == 0 && (y == 0 || restart_row) {
                     initial
@@ -331,7 +400,11 @@ fn decode_scan(
                 } else if x == 0 {
                     prev.expect("row above")[i] as i32
                 } else {
-                    let (ra, rb, rc) = (cur[i - nc] as i32, prev.expect("row above")[i] as i32, prev.expect("row above")[i - nc] as i32);
+                    let (ra, rb, rc) = (
+                        cur[i - nc] as i32,
+                        prev.expect("row above")[i] as i32,
+                        prev.expect("row above")[i - nc] as i32,
+                    );
                     match predictor {
                         1 => ra,
                         2 => rb,
@@ -342,7 +415,7 @@ fn decode_scan(
                         _ => (ra + rb) >> 1,
                     }
                 };
-                let d = bits.diff(&tables[c])?;
+                let d = bits.diff(table)?;
                 cur[i] = ((pred + d) & 0xFFFF) as u16;
             }
         }
@@ -350,7 +423,10 @@ fn decode_scan(
             restart_row = false;
         }
         if bits.overrun > 8 {
-            return Err(err(format!("entropy-coded data ends at row {} of {height} (truncated?)", y + 1)));
+            return Err(err(format!(
+                "entropy-coded data ends at row {} of {height} (truncated?)",
+                y + 1
+            )));
         }
     }
     // Shift back a point transform (rare in DNG, but part of the process).
@@ -363,8 +439,18 @@ fn decode_scan(
 /// Encodes `components`-interleaved samples (`width` pixels × `components` per row) with
 /// predictor 1 and one Huffman table of fixed 5-bit category codes. Simple and valid; the
 /// synthetic clip needs a real compressed stream, not the best ratio.
-pub fn encode(samples: &[u16], width: usize, height: usize, components: usize, precision: u8) -> Vec<u8> {
-    assert_eq!(samples.len(), width * height * components, "sample buffer matches the frame");
+pub fn encode(
+    samples: &[u16],
+    width: usize,
+    height: usize,
+    components: usize,
+    precision: u8,
+) -> Vec<u8> {
+    assert_eq!(
+        samples.len(),
+        width * height * components,
+        "sample buffer matches the frame"
+    );
     let mut out = vec![0xFF, 0xD8];
     // DHT: 17 symbols (categories 0..=16), all 5 bits long.
     out.extend_from_slice(&[0xFF, 0xC4]);
@@ -418,7 +504,11 @@ pub fn encode(samples: &[u16], width: usize, height: usize, components: usize, p
                 (16, 0, 0)
             } else {
                 let cat = 32 - (d.unsigned_abs()).leading_zeros();
-                let bits = if d < 0 { (d - 1) as u32 & ((1 << cat) - 1) } else { d as u32 };
+                let bits = if d < 0 {
+                    (d - 1) as u32 & ((1 << cat) - 1)
+                } else {
+                    d as u32
+                };
                 (cat, bits, cat)
             };
             w.put(cat, 5);
@@ -467,7 +557,9 @@ mod tests {
 
     fn image(w: usize, h: usize, c: usize, bits: u8) -> Vec<u16> {
         let max = (1u32 << bits) - 1;
-        (0..w * h * c).map(|i| ((i as u32).wrapping_mul(2654435761u32) >> 7) as u16 & max as u16).collect()
+        (0..w * h * c)
+            .map(|i| ((i as u32).wrapping_mul(2654435761u32) >> 7) as u16 & max as u16)
+            .collect()
     }
 
     #[test]
@@ -477,7 +569,10 @@ mod tests {
             let px = image(w, h, comps, bits);
             let bytes = encode(&px, w, h, comps, bits);
             let img = decode(&bytes, u64::MAX).unwrap();
-            assert_eq!((img.width, img.height, img.components), (w * comps, h, comps));
+            assert_eq!(
+                (img.width, img.height, img.components),
+                (w * comps, h, comps)
+            );
             assert_eq!(img.data, px, "{bits}-bit, {comps} components");
         }
     }

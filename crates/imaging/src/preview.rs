@@ -29,7 +29,10 @@ pub fn preview_rgb8(img: &RgbImage, max_width: u32) -> (u32, u32, Vec<u8>) {
         .mul(&rgb_to_xyz(&AP0))
         .to_f32();
     let factor = img.width.div_ceil(max_width.max(1)).max(1) as usize;
-    let (w, h) = ((img.width as usize / factor).max(1), (img.height as usize / factor).max(1));
+    let (w, h) = (
+        (img.width as usize / factor).max(1),
+        (img.height as usize / factor).max(1),
+    );
     let src_w = img.width as usize;
     let mut out = vec![0u8; w * h * 3];
     out.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
@@ -57,7 +60,12 @@ pub fn preview_rgb8(img: &RgbImage, max_width: u32) -> (u32, u32, Vec<u8>) {
 
 pub fn encode_png(width: u32, height: u32, rgb8: &[u8]) -> Result<Vec<u8>, ImagingError> {
     if rgb8.len() != width as usize * height as usize * 3 {
-        return Err(ImagingError::Encode { what: format!("PNG buffer holds {} bytes for {width}×{height} RGB", rgb8.len()) });
+        return Err(ImagingError::Encode {
+            what: format!(
+                "PNG buffer holds {} bytes for {width}×{height} RGB",
+                rgb8.len()
+            ),
+        });
     }
     let mut out = Vec::new();
     {
@@ -65,8 +73,14 @@ pub fn encode_png(width: u32, height: u32, rgb8: &[u8]) -> Result<Vec<u8>, Imagi
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
-        let mut writer = enc.write_header().map_err(|e| ImagingError::Encode { what: format!("PNG: {e}") })?;
-        writer.write_image_data(rgb8).map_err(|e| ImagingError::Encode { what: format!("PNG: {e}") })?;
+        let mut writer = enc.write_header().map_err(|e| ImagingError::Encode {
+            what: format!("PNG: {e}"),
+        })?;
+        writer
+            .write_image_data(rgb8)
+            .map_err(|e| ImagingError::Encode {
+                what: format!("PNG: {e}"),
+            })?;
     }
     Ok(out)
 }
@@ -78,10 +92,16 @@ pub fn contact_sheet(tiles: &[(u32, u32, Vec<u8>)], columns: usize) -> (u32, u32
     let cell_w = tiles.iter().map(|t| t.0 as usize).max().unwrap_or(1);
     let cell_h = tiles.iter().map(|t| t.1 as usize).max().unwrap_or(1);
     let rows = tiles.len().div_ceil(columns).max(1);
-    let (w, h) = (columns * cell_w + (columns + 1) * GUTTER, rows * cell_h + (rows + 1) * GUTTER);
+    let (w, h) = (
+        columns * cell_w + (columns + 1) * GUTTER,
+        rows * cell_h + (rows + 1) * GUTTER,
+    );
     let mut out = vec![32u8; w * h * 3];
     for (i, (tw, th, px)) in tiles.iter().enumerate() {
-        let (ox, oy) = (GUTTER + (i % columns) * (cell_w + GUTTER), GUTTER + (i / columns) * (cell_h + GUTTER));
+        let (ox, oy) = (
+            GUTTER + (i % columns) * (cell_w + GUTTER),
+            GUTTER + (i / columns) * (cell_h + GUTTER),
+        );
         for y in 0..*th as usize {
             let src = &px[y * *tw as usize * 3..][..*tw as usize * 3];
             out[((oy + y) * w + ox) * 3..][..src.len()].copy_from_slice(src);

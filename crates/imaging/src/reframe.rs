@@ -46,7 +46,10 @@ impl Filter {
             Filter::Mitchell => {
                 let (b, c) = (1.0 / 3.0, 1.0 / 3.0);
                 if ax < 1.0 {
-                    ((12.0 - 9.0 * b - 6.0 * c) * ax.powi(3) + (-18.0 + 12.0 * b + 6.0 * c) * ax * ax + (6.0 - 2.0 * b)) / 6.0
+                    ((12.0 - 9.0 * b - 6.0 * c) * ax.powi(3)
+                        + (-18.0 + 12.0 * b + 6.0 * c) * ax * ax
+                        + (6.0 - 2.0 * b))
+                        / 6.0
                 } else if ax < 2.0 {
                     ((-b - 6.0 * c) * ax.powi(3)
                         + (6.0 * b + 30.0 * c) * ax * ax
@@ -86,13 +89,25 @@ pub struct Framing {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FramingError {
     #[error("source region {region:?} is not inside the {width}×{height} image")]
-    SourceOutside { region: (f64, f64, f64, f64), width: u32, height: u32 },
+    SourceOutside {
+        region: (f64, f64, f64, f64),
+        width: u32,
+        height: u32,
+    },
     #[error("scale {0:?} must be finite and > 0 on both axes")]
     BadScale((f64, f64)),
     #[error("output canvas {0}×{1} is empty or larger than 65536 on a side")]
     BadCanvas(u32, u32),
-    #[error("image buffer holds {got} values, expected {expected} for {width}×{height}×{channels}")]
-    BadBuffer { got: usize, expected: usize, width: u32, height: u32, channels: usize },
+    #[error(
+        "image buffer holds {got} values, expected {expected} for {width}×{height}×{channels}"
+    )]
+    BadBuffer {
+        got: usize,
+        expected: usize,
+        width: u32,
+        height: u32,
+        channels: usize,
+    },
 }
 
 /// Per output index: the source taps and their normalised weights, or none (padding).
@@ -101,7 +116,14 @@ struct Taps {
     weights: Vec<Vec<f32>>,
 }
 
-fn taps(n_out: u32, rect_start: f64, rect_len: f64, scale: f64, translation: f64, filter: Filter) -> Taps {
+fn taps(
+    n_out: u32,
+    rect_start: f64,
+    rect_len: f64,
+    scale: f64,
+    translation: f64,
+    filter: Filter,
+) -> Taps {
     let lo = rect_start.floor().max(0.0) as i64;
     let hi = ((rect_start + rect_len).ceil() as i64 - 1).max(lo);
     // Downscaling widens the filter so every source pixel contributes (no aliasing).
@@ -147,15 +169,36 @@ fn taps(n_out: u32, rect_start: f64, rect_len: f64, scale: f64, translation: f64
 
 /// Reframes an interleaved image (`channels` values per pixel, row-major) and returns the
 /// canvas-sized result.
-pub fn reframe(src: &[f32], width: u32, height: u32, channels: usize, framing: &Framing) -> Result<Vec<f32>, FramingError> {
+pub fn reframe(
+    src: &[f32],
+    width: u32,
+    height: u32,
+    channels: usize,
+    framing: &Framing,
+) -> Result<Vec<f32>, FramingError> {
     let expected = width as usize * height as usize * channels;
     if src.len() != expected {
-        return Err(FramingError::BadBuffer { got: src.len(), expected, width, height, channels });
+        return Err(FramingError::BadBuffer {
+            got: src.len(),
+            expected,
+            width,
+            height,
+            channels,
+        });
     }
     let (sx, sy, sw, sh) = framing.source;
-    let inside = sx >= 0.0 && sy >= 0.0 && sw > 0.0 && sh > 0.0 && sx + sw <= width as f64 + 1e-9 && sy + sh <= height as f64 + 1e-9;
+    let inside = sx >= 0.0
+        && sy >= 0.0
+        && sw > 0.0
+        && sh > 0.0
+        && sx + sw <= width as f64 + 1e-9
+        && sy + sh <= height as f64 + 1e-9;
     if !inside || ![sx, sy, sw, sh].iter().all(|v| v.is_finite()) {
-        return Err(FramingError::SourceOutside { region: framing.source, width, height });
+        return Err(FramingError::SourceOutside {
+            region: framing.source,
+            width,
+            height,
+        });
     }
     let (kx, ky) = framing.scale;
     if !(kx.is_finite() && ky.is_finite() && kx > 0.0 && ky > 0.0) {
@@ -187,41 +230,45 @@ pub fn reframe(src: &[f32], width: u32, height: u32, channels: usize, framing: &
     let n_rows = (row_hi - row_lo + 1) as usize;
     let mut tmp = vec![0.0f32; n_rows * row_stride];
     let src_stride = width as usize * channels;
-    tmp.par_chunks_mut(row_stride).enumerate().for_each(|(r, trow)| {
-        let srow = &src[(row_lo as usize + r) * src_stride..][..src_stride];
-        for (o, (first, w)) in htaps.first.iter().zip(&htaps.weights).enumerate() {
-            if w.is_empty() {
-                continue;
-            }
-            let dst = &mut trow[o * channels..][..channels];
-            for (k, wk) in w.iter().enumerate() {
-                let s = &srow[(*first as usize + k) * channels..][..channels];
-                for c in 0..channels {
-                    dst[c] += wk * s[c];
+    tmp.par_chunks_mut(row_stride)
+        .enumerate()
+        .for_each(|(r, trow)| {
+            let srow = &src[(row_lo as usize + r) * src_stride..][..src_stride];
+            for (o, (first, w)) in htaps.first.iter().zip(&htaps.weights).enumerate() {
+                if w.is_empty() {
+                    continue;
+                }
+                let dst = &mut trow[o * channels..][..channels];
+                for (k, wk) in w.iter().enumerate() {
+                    let s = &srow[(*first as usize + k) * channels..][..channels];
+                    for c in 0..channels {
+                        dst[c] += wk * s[c];
+                    }
                 }
             }
-        }
-    });
+        });
     // Pass 2: vertical, into the canvas.
-    out.par_chunks_mut(row_stride).enumerate().for_each(|(o, orow)| {
-        let w = &vtaps.weights[o];
-        if w.is_empty() {
-            return;
-        }
-        let first = (vtaps.first[o] - row_lo) as usize;
-        for (k, wk) in w.iter().enumerate() {
-            let trow = &tmp[(first + k) * row_stride..][..row_stride];
-            for (d, s) in orow.iter_mut().zip(trow) {
-                *d += wk * s;
+    out.par_chunks_mut(row_stride)
+        .enumerate()
+        .for_each(|(o, orow)| {
+            let w = &vtaps.weights[o];
+            if w.is_empty() {
+                return;
             }
-        }
-        // Columns outside the source region stay padding.
-        for (ocol, hw) in htaps.weights.iter().enumerate() {
-            if hw.is_empty() {
-                orow[ocol * channels..][..channels].fill(0.0);
+            let first = (vtaps.first[o] - row_lo) as usize;
+            for (k, wk) in w.iter().enumerate() {
+                let trow = &tmp[(first + k) * row_stride..][..row_stride];
+                for (d, s) in orow.iter_mut().zip(trow) {
+                    *d += wk * s;
+                }
             }
-        }
-    });
+            // Columns outside the source region stay padding.
+            for (ocol, hw) in htaps.weights.iter().enumerate() {
+                if hw.is_empty() {
+                    orow[ocol * channels..][..channels].fill(0.0);
+                }
+            }
+        });
     Ok(out)
 }
 
@@ -230,18 +277,43 @@ mod tests {
     use super::*;
 
     fn ramp(w: u32, h: u32) -> Vec<f32> {
-        (0..h).flat_map(|y| (0..w).flat_map(move |x| [x as f32, y as f32, (x + y) as f32 * 0.5])).collect()
+        (0..h)
+            .flat_map(|y| (0..w).flat_map(move |x| [x as f32, y as f32, (x + y) as f32 * 0.5]))
+            .collect()
     }
 
-    fn framing(source: (f64, f64, f64, f64), scale: (f64, f64), canvas: (u32, u32), translation: (f64, f64), filter: Filter) -> Framing {
-        Framing { source, scale, canvas, translation, filter }
+    fn framing(
+        source: (f64, f64, f64, f64),
+        scale: (f64, f64),
+        canvas: (u32, u32),
+        translation: (f64, f64),
+        filter: Filter,
+    ) -> Framing {
+        Framing {
+            source,
+            scale,
+            canvas,
+            translation,
+            filter,
+        }
     }
 
     #[test]
     fn integer_crop_is_exact_for_every_filter() {
         let src = ramp(64, 40);
-        for filter in [Filter::Lanczos3, Filter::Mitchell, Filter::Box, Filter::Bilinear] {
-            let f = framing((8.0, 4.0, 32.0, 20.0), (1.0, 1.0), (32, 20), (0.0, 0.0), filter);
+        for filter in [
+            Filter::Lanczos3,
+            Filter::Mitchell,
+            Filter::Box,
+            Filter::Bilinear,
+        ] {
+            let f = framing(
+                (8.0, 4.0, 32.0, 20.0),
+                (1.0, 1.0),
+                (32, 20),
+                (0.0, 0.0),
+                filter,
+            );
             let out = reframe(&src, 64, 40, 3, &f).unwrap();
             for y in 0..20usize {
                 for x in 0..32usize {
@@ -249,7 +321,10 @@ mod tests {
                     let want = &src[((y + 4) * 64 + x + 8) * 3..][..3];
                     if filter == Filter::Mitchell {
                         // Mitchell is not interpolating: it smooths even at scale 1.
-                        assert!((got[0] - want[0]).abs() < 0.05 || x == 0 || x == 31, "{filter:?} {x},{y}");
+                        assert!(
+                            (got[0] - want[0]).abs() < 0.05 || x == 0 || x == 31,
+                            "{filter:?} {x},{y}"
+                        );
                     } else {
                         assert_eq!(got, want, "{filter:?} at {x},{y}");
                     }
@@ -261,8 +336,25 @@ mod tests {
     #[test]
     fn flat_field_stays_flat_when_scaled() {
         let src = vec![0.18f32; 100 * 50 * 3];
-        for (scale, canvas) in [((0.37, 0.37), (37, 18)), ((2.5, 2.5), (250, 125)), ((0.5, 1.0), (50, 50))] {
-            let out = reframe(&src, 100, 50, 3, &framing((0.0, 0.0, 100.0, 50.0), scale, canvas, (0.0, 0.0), Filter::Lanczos3)).unwrap();
+        for (scale, canvas) in [
+            ((0.37, 0.37), (37, 18)),
+            ((2.5, 2.5), (250, 125)),
+            ((0.5, 1.0), (50, 50)),
+        ] {
+            let out = reframe(
+                &src,
+                100,
+                50,
+                3,
+                &framing(
+                    (0.0, 0.0, 100.0, 50.0),
+                    scale,
+                    canvas,
+                    (0.0, 0.0),
+                    Filter::Lanczos3,
+                ),
+            )
+            .unwrap();
             assert!(out.iter().all(|v| (v - 0.18).abs() < 1e-5), "{scale:?}");
         }
     }
@@ -270,23 +362,65 @@ mod tests {
     #[test]
     fn box_halves_are_averages() {
         let src: Vec<f32> = (0..16).map(|i| i as f32).collect(); // 4×4, one channel
-        let out = reframe(&src, 4, 4, 1, &framing((0.0, 0.0, 4.0, 4.0), (0.5, 0.5), (2, 2), (0.0, 0.0), Filter::Box)).unwrap();
+        let out = reframe(
+            &src,
+            4,
+            4,
+            1,
+            &framing(
+                (0.0, 0.0, 4.0, 4.0),
+                (0.5, 0.5),
+                (2, 2),
+                (0.0, 0.0),
+                Filter::Box,
+            ),
+        )
+        .unwrap();
         assert_eq!(out, vec![2.5, 4.5, 10.5, 12.5]);
     }
 
     #[test]
     fn desqueeze_doubles_width_and_keeps_the_ramp_monotonic() {
         let src = ramp(32, 8);
-        let out = reframe(&src, 32, 8, 3, &framing((0.0, 0.0, 32.0, 8.0), (2.0, 1.0), (64, 8), (0.0, 0.0), Filter::Bilinear)).unwrap();
+        let out = reframe(
+            &src,
+            32,
+            8,
+            3,
+            &framing(
+                (0.0, 0.0, 32.0, 8.0),
+                (2.0, 1.0),
+                (64, 8),
+                (0.0, 0.0),
+                Filter::Bilinear,
+            ),
+        )
+        .unwrap();
         let row: Vec<f32> = (0..64).map(|x| out[(3 * 64 + x) * 3]).collect();
         assert!(row.windows(2).all(|w| w[1] >= w[0]), "{row:?}");
-        assert!((row[33] - 16.25).abs() < 1e-4, "centre of output pixel 33 is source x 16.75 → value 16.25");
+        assert!(
+            (row[33] - 16.25).abs() < 1e-4,
+            "centre of output pixel 33 is source x 16.75 → value 16.25"
+        );
     }
 
     #[test]
     fn outside_the_placed_region_is_padding() {
         let src = vec![1.0f32; 10 * 10];
-        let out = reframe(&src, 10, 10, 1, &framing((0.0, 0.0, 10.0, 10.0), (1.0, 1.0), (20, 14), (5.0, 2.0), Filter::Lanczos3)).unwrap();
+        let out = reframe(
+            &src,
+            10,
+            10,
+            1,
+            &framing(
+                (0.0, 0.0, 10.0, 10.0),
+                (1.0, 1.0),
+                (20, 14),
+                (5.0, 2.0),
+                Filter::Lanczos3,
+            ),
+        )
+        .unwrap();
         assert_eq!(out[0], 0.0);
         assert_eq!(out[2 * 20 + 5], 1.0);
         assert_eq!(out[2 * 20 + 15], 0.0);
@@ -296,9 +430,23 @@ mod tests {
 
     #[test]
     fn thread_count_does_not_change_bits() {
-        let src: Vec<f32> = (0..(300 * 200 * 3)).map(|i| ((i * 7919) % 1000) as f32 / 997.0).collect();
-        let f = framing((13.5, 7.25, 270.0, 180.0), (0.731, 0.5), (198, 90), (0.0, 0.0), Filter::Lanczos3);
-        let run = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap().install(|| reframe(&src, 300, 200, 3, &f).unwrap());
+        let src: Vec<f32> = (0..(300 * 200 * 3))
+            .map(|i| ((i * 7919) % 1000) as f32 / 997.0)
+            .collect();
+        let f = framing(
+            (13.5, 7.25, 270.0, 180.0),
+            (0.731, 0.5),
+            (198, 90),
+            (0.0, 0.0),
+            Filter::Lanczos3,
+        );
+        let run = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+                .install(|| reframe(&src, 300, 200, 3, &f).unwrap())
+        };
         let (a, b) = (run(1), run(2));
         assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
@@ -307,9 +455,27 @@ mod tests {
     fn rejects_bad_framings() {
         let src = vec![0.0f32; 4 * 4 * 3];
         let f = |source, scale, canvas| framing(source, scale, canvas, (0.0, 0.0), Filter::Box);
-        assert!(matches!(reframe(&src, 4, 4, 3, &f((0.0, 0.0, 5.0, 4.0), (1.0, 1.0), (4, 4))), Err(FramingError::SourceOutside { .. })));
-        assert!(matches!(reframe(&src, 4, 4, 3, &f((0.0, 0.0, 4.0, 4.0), (0.0, 1.0), (4, 4))), Err(FramingError::BadScale(_))));
-        assert!(matches!(reframe(&src, 4, 4, 3, &f((0.0, 0.0, 4.0, 4.0), (1.0, 1.0), (0, 4))), Err(FramingError::BadCanvas(0, 4))));
-        assert!(matches!(reframe(&src[1..], 4, 4, 3, &f((0.0, 0.0, 4.0, 4.0), (1.0, 1.0), (4, 4))), Err(FramingError::BadBuffer { .. })));
+        assert!(matches!(
+            reframe(&src, 4, 4, 3, &f((0.0, 0.0, 5.0, 4.0), (1.0, 1.0), (4, 4))),
+            Err(FramingError::SourceOutside { .. })
+        ));
+        assert!(matches!(
+            reframe(&src, 4, 4, 3, &f((0.0, 0.0, 4.0, 4.0), (0.0, 1.0), (4, 4))),
+            Err(FramingError::BadScale(_))
+        ));
+        assert!(matches!(
+            reframe(&src, 4, 4, 3, &f((0.0, 0.0, 4.0, 4.0), (1.0, 1.0), (0, 4))),
+            Err(FramingError::BadCanvas(0, 4))
+        ));
+        assert!(matches!(
+            reframe(
+                &src[1..],
+                4,
+                4,
+                3,
+                &f((0.0, 0.0, 4.0, 4.0), (1.0, 1.0), (4, 4))
+            ),
+            Err(FramingError::BadBuffer { .. })
+        ));
     }
 }

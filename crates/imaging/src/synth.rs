@@ -65,7 +65,10 @@ impl SampleSpec {
         (self.width, self.height)
     }
     fn sensor(&self) -> (usize, usize) {
-        ((self.width + 2 * BORDER) as usize, (self.height + 2 * BORDER) as usize)
+        (
+            (self.width + 2 * BORDER) as usize,
+            (self.height + 2 * BORDER) as usize,
+        )
     }
     fn levels(&self) -> (u32, u32) {
         if self.bit_depth == 12 {
@@ -75,12 +78,29 @@ impl SampleSpec {
         }
     }
     fn timecode(&self, frame_idx: u32) -> [u8; 8] {
-        let parts: Vec<u32> = self.start_timecode.split(':').map(|p| p.parse().unwrap_or(0)).collect();
+        let parts: Vec<u32> = self
+            .start_timecode
+            .split(':')
+            .map(|p| p.parse().unwrap_or(0))
+            .collect();
         let fps = self.frame_rate.max(1);
-        let start = ((parts.first().copied().unwrap_or(0) * 60 + parts.get(1).copied().unwrap_or(0)) * 60 + parts.get(2).copied().unwrap_or(0)) * fps + parts.get(3).copied().unwrap_or(0);
+        let start =
+            ((parts.first().copied().unwrap_or(0) * 60 + parts.get(1).copied().unwrap_or(0)) * 60
+                + parts.get(2).copied().unwrap_or(0))
+                * fps
+                + parts.get(3).copied().unwrap_or(0);
         let f = start + frame_idx;
         let bcd = |v: u32| (((v / 10) << 4) | (v % 10)) as u8;
-        [bcd(f % fps), bcd(f / fps % 60), bcd(f / (60 * fps) % 60), bcd(f / (3600 * fps) % 24), 0, 0, 0, 0]
+        [
+            bcd(f % fps),
+            bcd(f / fps % 60),
+            bcd(f / (60 * fps) % 60),
+            bcd(f / (3600 * fps) % 24),
+            0,
+            0,
+            0,
+            0,
+        ]
     }
 }
 
@@ -159,7 +179,9 @@ fn disc(spec: &SampleSpec, frame_idx: u32) -> (f32, f32, f32) {
 /// The synthetic camera's calibration: a plausible XYZ → camera matrix for D65 and the
 /// camera's response to a D65 white as the as-shot neutral.
 pub fn calibration() -> ColorCalibration {
-    let cm = [0.6722, -0.0635, -0.0963, -0.4287, 1.2460, 0.2028, -0.0908, 0.2162, 0.5668];
+    let cm = [
+        0.6722, -0.0635, -0.0963, -0.4287, 1.2460, 0.2028, -0.0908, 0.2162, 0.5668,
+    ];
     let d65 = [0.3127 / 0.3290, 1.0, (1.0 - 0.3127 - 0.3290) / 0.3290];
     let mut neutral = [0.0f64; 3];
     for (r, n) in neutral.iter_mut().enumerate() {
@@ -168,13 +190,21 @@ pub fn calibration() -> ColorCalibration {
     let g = neutral[1];
     // Rounded to what the RATIONAL tag stores, so writer and reader agree exactly.
     let neutral = neutral.map(|v| (v / g * 1_000_000.0).round() / 1_000_000.0);
-    ColorCalibration { color_matrices: vec![(cm, 21)], forward_matrices: vec![], analog_balance: [1.0; 3], as_shot_neutral: neutral }
+    ColorCalibration {
+        color_matrices: vec![(cm, 21)],
+        forward_matrices: vec![],
+        analog_balance: [1.0; 3],
+        as_shot_neutral: neutral,
+    }
 }
 
 /// Raw sensor samples (row-major, sensor size) of one frame.
 fn mosaic(spec: &SampleSpec, frame_idx: u32) -> Vec<u16> {
     let cal = calibration();
-    let m = camera_to_aces(&cal).expect("the synthetic calibration is valid").inverse().expect("invertible");
+    let m = camera_to_aces(&cal)
+        .expect("the synthetic calibration is valid")
+        .inverse()
+        .expect("invertible");
     let to_cam = |aces: [f32; 3]| m.apply(aces.map(|v| v as f64));
     let patches = chart_patches(spec);
     let patch_cam: Vec<[f64; 3]> = patches.iter().map(|p| to_cam(p.aces)).collect();
@@ -189,7 +219,12 @@ fn mosaic(spec: &SampleSpec, frame_idx: u32) -> Vec<u16> {
         for (sx, v) in row.iter_mut().enumerate() {
             let x = sx as i64 - BORDER as i64;
             let mut cam = &bg;
-            if let Some(i) = patches.iter().position(|p| x >= p.x as i64 && x < (p.x + p.width) as i64 && y >= p.y as i64 && y < (p.y + p.height) as i64) {
+            if let Some(i) = patches.iter().position(|p| {
+                x >= p.x as i64
+                    && x < (p.x + p.width) as i64
+                    && y >= p.y as i64
+                    && y < (p.y + p.height) as i64
+            }) {
                 cam = &patch_cam[i];
             }
             let (fx, fy) = (x as f32 + 0.5 - dx, y as f32 + 0.5 - dy);
@@ -211,32 +246,64 @@ struct Entry {
 }
 
 fn e_short(tag: u16, v: &[u16]) -> Entry {
-    Entry { tag, typ: 3, count: v.len() as u32, data: v.iter().flat_map(|x| x.to_le_bytes()).collect() }
+    Entry {
+        tag,
+        typ: 3,
+        count: v.len() as u32,
+        data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
 }
 fn e_long(tag: u16, v: &[u32]) -> Entry {
-    Entry { tag, typ: 4, count: v.len() as u32, data: v.iter().flat_map(|x| x.to_le_bytes()).collect() }
+    Entry {
+        tag,
+        typ: 4,
+        count: v.len() as u32,
+        data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
 }
 fn e_byte(tag: u16, v: &[u8]) -> Entry {
-    Entry { tag, typ: 1, count: v.len() as u32, data: v.to_vec() }
+    Entry {
+        tag,
+        typ: 1,
+        count: v.len() as u32,
+        data: v.to_vec(),
+    }
 }
 fn e_ascii(tag: u16, s: &str) -> Entry {
     let mut data = s.as_bytes().to_vec();
     data.push(0);
-    Entry { tag, typ: 2, count: data.len() as u32, data }
+    Entry {
+        tag,
+        typ: 2,
+        count: data.len() as u32,
+        data,
+    }
 }
 fn e_srational(tag: u16, v: &[f64]) -> Entry {
     let data = v.iter().flat_map(|x| {
         let n = (x * 10000.0).round() as i32;
         n.to_le_bytes().into_iter().chain(10000i32.to_le_bytes())
     });
-    Entry { tag, typ: 10, count: v.len() as u32, data: data.collect() }
+    Entry {
+        tag,
+        typ: 10,
+        count: v.len() as u32,
+        data: data.collect(),
+    }
 }
 fn e_rational(tag: u16, v: &[f64]) -> Entry {
     let data = v.iter().flat_map(|x| {
         let n = (x * 1_000_000.0).round() as u32;
-        n.to_le_bytes().into_iter().chain(1_000_000u32.to_le_bytes())
+        n.to_le_bytes()
+            .into_iter()
+            .chain(1_000_000u32.to_le_bytes())
     });
-    Entry { tag, typ: 5, count: v.len() as u32, data: data.collect() }
+    Entry {
+        tag,
+        typ: 5,
+        count: v.len() as u32,
+        data: data.collect(),
+    }
 }
 
 /// One frame of the clip as a CinemaDNG file.
@@ -245,40 +312,57 @@ pub fn sample_frame_dng(spec: &SampleSpec, frame_idx: u32) -> Vec<u8> {
     let raw = mosaic(spec, frame_idx);
     let (black, white) = spec.levels();
     let cal = calibration();
-    let (bits, compression, blobs, layout): (u16, u16, Vec<Vec<u8>>, Vec<Entry>) = match spec.compression {
-        SampleCompression::Uncompressed => {
-            // 16-bit little-endian samples; 12-bit packed big-endian as DNG stores them.
-            let bytes: Vec<u8> = if spec.bit_depth == 12 {
-                raw.chunks(2).flat_map(|p| {
-                    let (a, b) = (p[0], *p.get(1).unwrap_or(&0));
-                    [(a >> 4) as u8, (((a & 0xF) << 4) | (b >> 8)) as u8, (b & 0xFF) as u8]
-                }).collect()
-            } else {
-                raw.iter().flat_map(|v| v.to_le_bytes()).collect()
-            };
-            (spec.bit_depth as u16, 1, vec![bytes], vec![e_long(278, &[sh as u32])])
-        }
-        SampleCompression::LosslessJpeg => {
-            let t = 256usize;
-            let (across, down) = (sw.div_ceil(t), sh.div_ceil(t));
-            let tiles: Vec<Vec<u8>> = (0..across * down)
-                .into_par_iter()
-                .map(|i| {
-                    let (tx, ty) = ((i % across) * t, (i / across) * t);
-                    let mut tile = vec![0u16; t * t];
-                    for r in 0..t {
-                        for c in 0..t {
-                            // Pad partial tiles by repeating the edge, as cameras do.
-                            let (y, x) = ((ty + r).min(sh - 1), (tx + c).min(sw - 1));
-                            tile[r * t + c] = raw[y * sw + x];
+    let (bits, compression, blobs, layout): (u16, u16, Vec<Vec<u8>>, Vec<Entry>) =
+        match spec.compression {
+            SampleCompression::Uncompressed => {
+                // 16-bit little-endian samples; 12-bit packed big-endian as DNG stores them.
+                let bytes: Vec<u8> = if spec.bit_depth == 12 {
+                    raw.chunks(2)
+                        .flat_map(|p| {
+                            let (a, b) = (p[0], *p.get(1).unwrap_or(&0));
+                            [
+                                (a >> 4) as u8,
+                                (((a & 0xF) << 4) | (b >> 8)) as u8,
+                                (b & 0xFF) as u8,
+                            ]
+                        })
+                        .collect()
+                } else {
+                    raw.iter().flat_map(|v| v.to_le_bytes()).collect()
+                };
+                (
+                    spec.bit_depth as u16,
+                    1,
+                    vec![bytes],
+                    vec![e_long(278, &[sh as u32])],
+                )
+            }
+            SampleCompression::LosslessJpeg => {
+                let t = 256usize;
+                let (across, down) = (sw.div_ceil(t), sh.div_ceil(t));
+                let tiles: Vec<Vec<u8>> = (0..across * down)
+                    .into_par_iter()
+                    .map(|i| {
+                        let (tx, ty) = ((i % across) * t, (i / across) * t);
+                        let mut tile = vec![0u16; t * t];
+                        for r in 0..t {
+                            for c in 0..t {
+                                // Pad partial tiles by repeating the edge, as cameras do.
+                                let (y, x) = ((ty + r).min(sh - 1), (tx + c).min(sw - 1));
+                                tile[r * t + c] = raw[y * sw + x];
+                            }
                         }
-                    }
-                    ljpeg::encode(&tile, t / 2, t, 2, spec.bit_depth)
-                })
-                .collect();
-            (spec.bit_depth as u16, 7, tiles, vec![e_long(322, &[t as u32]), e_long(323, &[t as u32])])
-        }
-    };
+                        ljpeg::encode(&tile, t / 2, t, 2, spec.bit_depth)
+                    })
+                    .collect();
+                (
+                    spec.bit_depth as u16,
+                    7,
+                    tiles,
+                    vec![e_long(322, &[t as u32]), e_long(323, &[t as u32])],
+                )
+            }
+        };
     let mut entries = vec![
         e_long(254, &[0]),
         e_long(256, &[sw as u32]),
@@ -313,9 +397,16 @@ pub fn sample_frame_dng(spec: &SampleSpec, frame_idx: u32) -> Vec<u8> {
     entries.extend(layout);
     // Placeholders for the data offsets/counts, filled once the layout is known.
     let n_blobs = blobs.len();
-    let (off_tag, cnt_tag) = if compression == 7 { (324, 325) } else { (273, 279) };
+    let (off_tag, cnt_tag) = if compression == 7 {
+        (324, 325)
+    } else {
+        (273, 279)
+    };
     entries.push(e_long(off_tag, &vec![0; n_blobs]));
-    entries.push(e_long(cnt_tag, &blobs.iter().map(|b| b.len() as u32).collect::<Vec<_>>()));
+    entries.push(e_long(
+        cnt_tag,
+        &blobs.iter().map(|b| b.len() as u32).collect::<Vec<_>>(),
+    ));
     entries.sort_by_key(|e| e.tag);
 
     let ifd_len = 2 + 12 * entries.len() + 4;
@@ -335,7 +426,10 @@ pub fn sample_frame_dng(spec: &SampleSpec, frame_idx: u32) -> Vec<u8> {
         data_offsets.push(at as u32);
         at += b.len() + (b.len() & 1);
     }
-    let off_entry = entries.iter_mut().find(|e| e.tag == off_tag).expect("offsets entry");
+    let off_entry = entries
+        .iter_mut()
+        .find(|e| e.tag == off_tag)
+        .expect("offsets entry");
     off_entry.data = data_offsets.iter().flat_map(|x| x.to_le_bytes()).collect();
 
     let mut out = Vec::with_capacity(at);

@@ -73,7 +73,8 @@ impl Ifd {
     }
     /// A required integer tag, with an error naming it.
     pub fn need(&self, tag: u16, name: &str) -> Result<u64, ImagingError> {
-        self.u64(tag).ok_or_else(|| fmt_err(format!("DNG raw IFD lacks the {name} tag ({tag})")))
+        self.u64(tag)
+            .ok_or_else(|| fmt_err(format!("DNG raw IFD lacks the {name} tag ({tag})")))
     }
 }
 
@@ -84,11 +85,20 @@ pub struct Tiff<'a> {
 
 impl<'a> Tiff<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<(Self, u64), ImagingError> {
-        let head = bytes.get(0..8).ok_or_else(|| fmt_err(format!("file is {} bytes, too short for a TIFF header", bytes.len())))?;
+        let head = bytes.get(0..8).ok_or_else(|| {
+            fmt_err(format!(
+                "file is {} bytes, too short for a TIFF header",
+                bytes.len()
+            ))
+        })?;
         let big_endian = match &head[0..2] {
             b"II" => false,
             b"MM" => true,
-            other => return Err(fmt_err(format!("not a TIFF/DNG file (byte-order mark {other:02x?})"))),
+            other => {
+                return Err(fmt_err(format!(
+                    "not a TIFF/DNG file (byte-order mark {other:02x?})"
+                )))
+            }
         };
         let t = Tiff { bytes, big_endian };
         if t.u16_at(2)? != 42 {
@@ -99,26 +109,52 @@ impl<'a> Tiff<'a> {
     }
 
     pub fn slice(&self, offset: u64, len: u64, what: &str) -> Result<&'a [u8], ImagingError> {
-        let end = offset.checked_add(len).ok_or_else(|| fmt_err(format!("{what}: offset overflow")))?;
+        let end = offset
+            .checked_add(len)
+            .ok_or_else(|| fmt_err(format!("{what}: offset overflow")))?;
         if end > self.bytes.len() as u64 {
-            return Err(fmt_err(format!("truncated file: {what} needs bytes {offset}..{end}, the file has {}", self.bytes.len())));
+            return Err(fmt_err(format!(
+                "truncated file: {what} needs bytes {offset}..{end}, the file has {}",
+                self.bytes.len()
+            )));
         }
         Ok(&self.bytes[offset as usize..end as usize])
     }
 
     pub fn u16_at(&self, at: u64) -> Result<u16, ImagingError> {
-        let s: [u8; 2] = self.slice(at, 2, "TIFF field")?.try_into().expect("2 bytes");
-        Ok(if self.big_endian { u16::from_be_bytes(s) } else { u16::from_le_bytes(s) })
+        let s: [u8; 2] = self
+            .slice(at, 2, "TIFF field")?
+            .try_into()
+            .expect("2 bytes");
+        Ok(if self.big_endian {
+            u16::from_be_bytes(s)
+        } else {
+            u16::from_le_bytes(s)
+        })
     }
 
     pub fn u32_at(&self, at: u64) -> Result<u32, ImagingError> {
-        let s: [u8; 4] = self.slice(at, 4, "TIFF field")?.try_into().expect("4 bytes");
-        Ok(if self.big_endian { u32::from_be_bytes(s) } else { u32::from_le_bytes(s) })
+        let s: [u8; 4] = self
+            .slice(at, 4, "TIFF field")?
+            .try_into()
+            .expect("4 bytes");
+        Ok(if self.big_endian {
+            u32::from_be_bytes(s)
+        } else {
+            u32::from_le_bytes(s)
+        })
     }
 
     fn u64_at(&self, at: u64) -> Result<u64, ImagingError> {
-        let s: [u8; 8] = self.slice(at, 8, "TIFF field")?.try_into().expect("8 bytes");
-        Ok(if self.big_endian { u64::from_be_bytes(s) } else { u64::from_le_bytes(s) })
+        let s: [u8; 8] = self
+            .slice(at, 8, "TIFF field")?
+            .try_into()
+            .expect("8 bytes");
+        Ok(if self.big_endian {
+            u64::from_be_bytes(s)
+        } else {
+            u64::from_le_bytes(s)
+        })
     }
 
     /// Reads one IFD; returns it and the offset of the next one (0 = none).
@@ -140,11 +176,19 @@ impl<'a> Tiff<'a> {
                 5 | 10 | 12 => 8,
                 _ => continue, // unknown types are skipped, as TIFF readers must
             };
-            let total = count.checked_mul(size).ok_or_else(|| fmt_err(format!("tag {tag}: count overflow")))?;
+            let total = count
+                .checked_mul(size)
+                .ok_or_else(|| fmt_err(format!("tag {tag}: count overflow")))?;
             if total > self.bytes.len() as u64 {
-                return Err(fmt_err(format!("tag {tag} claims {total} bytes, more than the file")));
+                return Err(fmt_err(format!(
+                    "tag {tag} claims {total} bytes, more than the file"
+                )));
             }
-            let data_at = if total <= 4 { e + 8 } else { self.u32_at(e + 8)? as u64 };
+            let data_at = if total <= 4 {
+                e + 8
+            } else {
+                self.u32_at(e + 8)? as u64
+            };
             self.slice(data_at, total, "tag data")?;
             let value = match typ {
                 2 => {
@@ -153,15 +197,39 @@ impl<'a> Tiff<'a> {
                     Value::Ascii(String::from_utf8_lossy(&raw[..end]).trim().to_string())
                 }
                 1 | 7 => Value::Bytes(self.slice(data_at, total, "byte tag")?.to_vec()),
-                6 => Value::Signed(self.slice(data_at, total, "sbyte tag")?.iter().map(|b| *b as i8 as i64).collect()),
-                3 => Value::Ints((0..count).map(|k| self.u16_at(data_at + 2 * k).map(u64::from)).collect::<Result<_, _>>()?),
-                4 | 13 => Value::Ints((0..count).map(|k| self.u32_at(data_at + 4 * k).map(u64::from)).collect::<Result<_, _>>()?),
-                8 => Value::Signed((0..count).map(|k| self.u16_at(data_at + 2 * k).map(|v| v as i16 as i64)).collect::<Result<_, _>>()?),
-                9 => Value::Signed((0..count).map(|k| self.u32_at(data_at + 4 * k).map(|v| v as i32 as i64)).collect::<Result<_, _>>()?),
+                6 => Value::Signed(
+                    self.slice(data_at, total, "sbyte tag")?
+                        .iter()
+                        .map(|b| *b as i8 as i64)
+                        .collect(),
+                ),
+                3 => Value::Ints(
+                    (0..count)
+                        .map(|k| self.u16_at(data_at + 2 * k).map(u64::from))
+                        .collect::<Result<_, _>>()?,
+                ),
+                4 | 13 => Value::Ints(
+                    (0..count)
+                        .map(|k| self.u32_at(data_at + 4 * k).map(u64::from))
+                        .collect::<Result<_, _>>()?,
+                ),
+                8 => Value::Signed(
+                    (0..count)
+                        .map(|k| self.u16_at(data_at + 2 * k).map(|v| v as i16 as i64))
+                        .collect::<Result<_, _>>()?,
+                ),
+                9 => Value::Signed(
+                    (0..count)
+                        .map(|k| self.u32_at(data_at + 4 * k).map(|v| v as i32 as i64))
+                        .collect::<Result<_, _>>()?,
+                ),
                 5 => Value::Reals(
                     (0..count)
                         .map(|k| {
-                            let (n, d) = (self.u32_at(data_at + 8 * k)?, self.u32_at(data_at + 8 * k + 4)?);
+                            let (n, d) = (
+                                self.u32_at(data_at + 8 * k)?,
+                                self.u32_at(data_at + 8 * k + 4)?,
+                            );
                             Ok(if d == 0 { 0.0 } else { n as f64 / d as f64 })
                         })
                         .collect::<Result<_, ImagingError>>()?,
@@ -169,13 +237,27 @@ impl<'a> Tiff<'a> {
                 10 => Value::Reals(
                     (0..count)
                         .map(|k| {
-                            let (n, d) = (self.u32_at(data_at + 8 * k)? as i32, self.u32_at(data_at + 8 * k + 4)? as i32);
+                            let (n, d) = (
+                                self.u32_at(data_at + 8 * k)? as i32,
+                                self.u32_at(data_at + 8 * k + 4)? as i32,
+                            );
                             Ok(if d == 0 { 0.0 } else { n as f64 / d as f64 })
                         })
                         .collect::<Result<_, ImagingError>>()?,
                 ),
-                11 => Value::Reals((0..count).map(|k| self.u32_at(data_at + 4 * k).map(|v| f32::from_bits(v) as f64)).collect::<Result<_, _>>()?),
-                12 => Value::Reals((0..count).map(|k| self.u64_at(data_at + 8 * k).map(f64::from_bits)).collect::<Result<_, _>>()?),
+                11 => Value::Reals(
+                    (0..count)
+                        .map(|k| {
+                            self.u32_at(data_at + 4 * k)
+                                .map(|v| f32::from_bits(v) as f64)
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                12 => Value::Reals(
+                    (0..count)
+                        .map(|k| self.u64_at(data_at + 8 * k).map(f64::from_bits))
+                        .collect::<Result<_, _>>()?,
+                ),
                 _ => unreachable!("filtered above"),
             };
             ifd.tags.insert(tag, value);
@@ -194,7 +276,9 @@ impl<'a> Tiff<'a> {
                 continue;
             }
             if out.len() >= MAX_IFDS {
-                return Err(fmt_err(format!("more than {MAX_IFDS} IFDs (corrupt or looping file)")));
+                return Err(fmt_err(format!(
+                    "more than {MAX_IFDS} IFDs (corrupt or looping file)"
+                )));
             }
             let (ifd, next) = self.read_ifd(off)?;
             for sub in ifd.u64s(330).unwrap_or_default() {

@@ -34,7 +34,8 @@ fn oiio_written_dpx_decodes_to_oiio_values() {
     let mut cases = 0;
     for name in listing.lines() {
         let bytes = std::fs::read(name).unwrap();
-        let img = decode_dpx(&bytes, &DecodeLimits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let img =
+            decode_dpx(&bytes, &DecodeLimits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let want: Vec<f32> = std::fs::read(format!("{name}.f32"))
             .unwrap()
             .chunks(4)
@@ -45,9 +46,16 @@ fn oiio_written_dpx_decodes_to_oiio_values() {
         for (i, (got, want)) in img.data.iter().zip(&want).enumerate() {
             // OIIO widens n-bit codes to 16 bits by bit replication before converting to float.
             let v = *got as u32;
-            let wide = if bits == 16 { v } else { (v << (16 - bits)) | (v >> (2 * bits).saturating_sub(16)) };
+            let wide = if bits == 16 {
+                v
+            } else {
+                (v << (16 - bits)) | (v >> (2 * bits).saturating_sub(16))
+            };
             let ours = wide as f32 / 65535.0;
-            assert!((ours - want).abs() < 1e-7, "{name} value {i}: ours {got} ({ours}), OIIO {want}");
+            assert!(
+                (ours - want).abs() < 1e-7,
+                "{name} value {i}: ours {got} ({ours}), OIIO {want}"
+            );
         }
         cases += 1;
     }
@@ -60,7 +68,12 @@ fn oiio_reads_our_10bit_dpx() {
     let path = dir.path().join("ours.dpx");
     let (w, h) = (33u32, 7u32);
     let rgb: Vec<u16> = (0..w * h * 3).map(|i| ((i * 97) % 1024) as u16).collect();
-    let meta = DpxMetadata { creator: "platefarm test".into(), timecode: Some("10:20:30:12".into()), frame_rate: Some(24.0), ..Default::default() };
+    let meta = DpxMetadata {
+        creator: "platefarm test".into(),
+        timecode: Some("10:20:30:12".into()),
+        frame_rate: Some(24.0),
+        ..Default::default()
+    };
     std::fs::write(&path, encode_dpx_10bit(w, h, &rgb, &meta)).unwrap();
     let out = platefarm_testkit::run_python(
         "import sys, OpenImageIO as oiio\n\
@@ -73,8 +86,15 @@ fn oiio_reads_our_10bit_dpx() {
     );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "33 7 3 10");
-    assert!(lines[1].starts_with("Filled, method A | platefarm test"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("Filled, method A | platefarm test"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].contains("10:20:30:12"), "timecode: {}", lines[1]);
-    let values: Vec<u16> = lines[2].split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let values: Vec<u16> = lines[2]
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
     assert_eq!(values, rgb);
 }

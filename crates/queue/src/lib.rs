@@ -60,7 +60,6 @@ impl FarmQueues {
     }
 }
 
-
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,9 @@
 pub mod metrics;
 pub mod render;
 
-use platefarm_core::{plate_key, ChunkMessage, ChunkOutcome, ClipPattern, ResultEvent, WIRE_VERSION};
+use platefarm_core::{
+    plate_key, ChunkMessage, ChunkOutcome, ClipPattern, ResultEvent, WIRE_VERSION,
+};
 use platefarm_queue::{Delivery, FarmQueues, QueueError, WorkQueue};
 use platefarm_store::{ObjectStore, StoreError};
 use std::sync::Arc;
@@ -86,12 +88,22 @@ impl Worker {
         pool: Arc<rayon::ThreadPool>,
         metrics: WorkerMetrics,
     ) -> Self {
-        Worker { config, queue, store, renderer, pool, metrics }
+        Worker {
+            config,
+            queue,
+            store,
+            renderer,
+            pool,
+            metrics,
+        }
     }
 
     /// Pulls and renders chunks until `shutdown` resolves. The chunk in hand when shutdown
     /// arrives is finished first (graceful), unless the task is aborted (crash semantics).
-    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<WorkerStats, QueueError> {
+    pub async fn run(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<WorkerStats, QueueError> {
         self.config.queues.declare(self.queue.as_ref()).await?;
         let mut consumer = self.queue.consume(&self.config.queues.chunks, 1).await?;
         let mut stats = WorkerStats::default();
@@ -142,7 +154,11 @@ impl Worker {
         };
         // Report first, ack second: a crash between the two redelivers the chunk, and the
         // dispatcher ignores the duplicate result.
-        if let Err(e) = self.queue.publish(&self.config.queues.events, event.encode()).await {
+        if let Err(e) = self
+            .queue
+            .publish(&self.config.queues.events, event.encode())
+            .await
+        {
             tracing::warn!(chunk_id = %msg.chunk_id, error = %e, "could not publish the result, requeueing the chunk");
             return d.requeue().await;
         }
@@ -156,14 +172,28 @@ impl Worker {
         d.ack().await
     }
 
-    async fn read_sidecar(&self, key: Option<&str>, max: u64) -> Result<Option<Vec<u8>>, ChunkError> {
+    async fn read_sidecar(
+        &self,
+        key: Option<&str>,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>, ChunkError> {
         let Some(key) = key else { return Ok(None) };
-        self.store.get(key, max).await.map(Some).map_err(store_failure)
+        self.store
+            .get(key, max)
+            .await
+            .map(Some)
+            .map_err(store_failure)
     }
 
-    async fn render_chunk(&self, msg: &ChunkMessage, delivery_count: u32, stats: &mut WorkerStats) -> Result<Vec<String>, ChunkError> {
-        let pattern = ClipPattern::parse(&msg.input_pattern)
-            .map_err(|e| ChunkError::Permanent(format!("input pattern {:?}: {e}", msg.input_pattern)))?;
+    async fn render_chunk(
+        &self,
+        msg: &ChunkMessage,
+        delivery_count: u32,
+        stats: &mut WorkerStats,
+    ) -> Result<Vec<String>, ChunkError> {
+        let pattern = ClipPattern::parse(&msg.input_pattern).map_err(|e| {
+            ChunkError::Permanent(format!("input pattern {:?}: {e}", msg.input_pattern))
+        })?;
         let fdl = self.read_sidecar(msg.fdl_path.as_deref(), 16 << 20).await?;
         let amf = self.read_sidecar(msg.amf_path.as_deref(), 16 << 20).await?;
         let context = self
@@ -175,16 +205,30 @@ impl Worker {
             let out_key = plate_key(&msg.output_location, &msg.shot, frame);
             // A redelivered chunk resumes: outputs are written atomically, so one that exists
             // was completely written by the earlier attempt of this very chunk.
-            if delivery_count > 1 && self.store.head(&out_key).await.map_err(store_failure)?.is_some() {
+            if delivery_count > 1
+                && self
+                    .store
+                    .head(&out_key)
+                    .await
+                    .map_err(store_failure)?
+                    .is_some()
+            {
                 self.metrics.frames_resumed.inc();
                 outputs.push(out_key);
                 continue;
             }
             let started = Instant::now();
             let in_key = pattern.frame_path(frame);
-            let input = self.store.get(&in_key, self.config.max_input_bytes).await.map_err(store_failure)?;
+            let input = self
+                .store
+                .get(&in_key, self.config.max_input_bytes)
+                .await
+                .map_err(store_failure)?;
             let renderer = self.renderer.clone();
-            let job = FrameJob { frame, context: context.clone() };
+            let job = FrameJob {
+                frame,
+                context: context.clone(),
+            };
             let (tx, rx) = tokio::sync::oneshot::channel();
             self.pool.spawn(move || {
                 let _ = tx.send(renderer.render(&input, &job));
@@ -193,9 +237,14 @@ impl Worker {
                 .await
                 .map_err(|_| ChunkError::Retryable("render pool dropped the job".into()))?
                 .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
-            self.store.put(&out_key, bytes).await.map_err(store_failure)?;
+            self.store
+                .put(&out_key, bytes)
+                .await
+                .map_err(store_failure)?;
             self.metrics.frames_rendered.inc();
-            self.metrics.frame_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics
+                .frame_seconds
+                .observe(started.elapsed().as_secs_f64());
             stats.frames_rendered += 1;
             outputs.push(out_key);
         }

@@ -35,7 +35,12 @@ pub struct FrameJob {
 
 pub trait Renderer: Send + Sync + 'static {
     /// Reads the chunk's sidecars once; a bad FDL or AMF fails the chunk with its reason.
-    fn prepare(&self, msg: &ChunkMessage, fdl: Option<&[u8]>, amf: Option<&[u8]>) -> Result<Arc<ChunkContext>, RenderFailure>;
+    fn prepare(
+        &self,
+        msg: &ChunkMessage,
+        fdl: Option<&[u8]>,
+        amf: Option<&[u8]>,
+    ) -> Result<Arc<ChunkContext>, RenderFailure>;
     /// Renders one input frame to output bytes. Runs on the worker's rayon pool.
     fn render(&self, input: &[u8], job: &FrameJob) -> Result<Vec<u8>, RenderFailure>;
 }
@@ -55,12 +60,20 @@ fn amf_uuid(amf: &[u8]) -> Option<String> {
 }
 
 impl Renderer for ImagingRenderer {
-    fn prepare(&self, msg: &ChunkMessage, fdl: Option<&[u8]>, amf: Option<&[u8]>) -> Result<Arc<ChunkContext>, RenderFailure> {
+    fn prepare(
+        &self,
+        msg: &ChunkMessage,
+        fdl: Option<&[u8]>,
+        amf: Option<&[u8]>,
+    ) -> Result<Arc<ChunkContext>, RenderFailure> {
         let fdl_json = match fdl {
             None => None,
             Some(bytes) => {
                 let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-                    RenderFailure(format!("FDL {:?} is not valid JSON: {e}", msg.fdl_path.as_deref().unwrap_or("")))
+                    RenderFailure(format!(
+                        "FDL {:?} is not valid JSON: {e}",
+                        msg.fdl_path.as_deref().unwrap_or("")
+                    ))
                 })?;
                 Some(v.to_string())
             }
@@ -68,7 +81,10 @@ impl Renderer for ImagingRenderer {
         let amf_uuid = match amf {
             None => None,
             Some(bytes) => Some(amf_uuid(bytes).ok_or_else(|| {
-                RenderFailure(format!("AMF {:?} has no amfInfo uuid", msg.amf_path.as_deref().unwrap_or("")))
+                RenderFailure(format!(
+                    "AMF {:?} has no amfInfo uuid",
+                    msg.amf_path.as_deref().unwrap_or("")
+                ))
             })?),
         };
         Ok(Arc::new(ChunkContext {
@@ -102,6 +118,8 @@ impl Renderer for ImagingRenderer {
             amf_uuid: ctx.amf_uuid.clone(),
             ..Default::default()
         };
-        im::render_dng_to_exr(input, &spec).map(|r| r.exr).map_err(|e| RenderFailure(e.to_string()))
+        im::render_dng_to_exr(input, &spec)
+            .map(|r| r.exr)
+            .map_err(|e| RenderFailure(e.to_string()))
     }
 }
