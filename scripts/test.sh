@@ -40,6 +40,9 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo deny check licenses bans sources"
+command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
+cargo deny check licenses bans sources 2>&1 | tail -1
 log "cargo test"
 cargo test --workspace --locked
 log "all checks passed"
