@@ -1,8 +1,23 @@
-//! Colour science for platefarm: RGB primaries, chromatic adaptation and (later) camera
-//! encodings, ACES working spaces, ASC CDL and output transforms. Pure: no IO, no threads.
+//! Colour science for platefarm: RGB primaries and chromatic adaptation, camera log encodings
+//! and gamuts under their OpenColorIO ACES studio-config names, ACES working spaces, fused
+//! conversions and integer-code decoders. Pure: no IO, no threads.
 
+pub mod cdl;
+pub mod curves;
 pub mod matrix;
+pub mod pipeline;
+pub mod spaces;
 
+pub use cdl::{Cdl, CdlError, CdlLook};
+pub use curves::Curve;
 pub use matrix::{
     bradford_cat, rgb_to_xyz, Mat3, Primaries, ACES_WHITE_XY, AP0, AP1, D50_XY, D65_XY, REC709,
 };
+pub use pipeline::{adaptation_matrix, gamut_matrix, Adaptation, IntegerDecoder, Pipeline};
+pub use spaces::{ColorSpace, UnknownColorSpace, COLOR_SPACES};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ColorError {
+    #[error(transparent)]
+    UnknownSpace(#[from] UnknownColorSpace),
+}

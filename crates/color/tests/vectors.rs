@@ -1,0 +1,148 @@
+//! Every colour conversion against the OpenColorIO 2.6 studio-config vectors in
+//! `../shared/vectors/color`: max abs error ≤ 1e-4 for values ≤ 1, ≤ 1e-4 relative above.
+
+use platefarm_color::Pipeline;
+use serde_json::Value;
+
+/// Max error of a conversion file: (abs error for |v| ≤ 1, relative error above).
+fn check(file: &str) -> (String, f64) {
+    let path = platefarm_testkit::vectors_dir().join("color").join(file);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (src, dst) = (v["source"].as_str().unwrap(), v["target"].as_str().unwrap());
+    let p = Pipeline::from_names(src, dst).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut worst = 0f64;
+    let mut worst_at = String::new();
+    for (i, o) in v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(v["outputs"].as_array().unwrap())
+    {
+        let i: Vec<f64> = i
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let got = p.apply_pixel([i[0], i[1], i[2]]);
+        for (c, want) in o.as_array().unwrap().iter().enumerate() {
+            let want = want.as_f64().unwrap();
+            let err = (got[c] - want).abs() / want.abs().max(1.0);
+            if err > worst {
+                worst = err;
+                worst_at = format!("in {i:?} got {got:?} want {o}");
+            }
+        }
+    }
+    (format!("{src} → {dst} [worst: {worst_at}]"), worst)
+}
+
+#[test]
+fn every_camera_and_working_space_vector_matches_ocio() {
+    let dir = platefarm_testkit::vectors_dir().join("color");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.starts_with("to_ap0_") || f.starts_with("from_ap0_"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 22, "vector files: {files:?}");
+    let mut failures = Vec::new();
+    for f in &files {
+        let (name, worst) = check(f);
+        println!("{worst:.2e}  {name}");
+        if worst > 1e-4 {
+            failures.push(format!("{f} ({name}): max error {worst:.3e}"));
+        }
+    }
+    assert!(failures.is_empty(), "over 1e-4:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn cdl_in_acescct_matches_ocio() {
+    use platefarm_color::{Cdl, CdlLook};
+    for file in ["cdl_acescct_0.json", "cdl_acescct_1.json"] {
+        let path = platefarm_testkit::vectors_dir().join("color").join(file);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let arr = |k: &str| -> [f64; 3] {
+            let a: Vec<f64> = v[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            [a[0], a[1], a[2]]
+        };
+        let look = CdlLook::new(Cdl {
+            slope: arr("slope"),
+            offset: arr("offset"),
+            power: arr("power"),
+            saturation: v["saturation"].as_f64().unwrap(),
+        })
+        .unwrap();
+        let mut worst = 0f64;
+        for (i, o) in v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(v["outputs"].as_array().unwrap())
+        {
+            let i: Vec<f64> = i
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let got = look.apply_pixel([i[0], i[1], i[2]]);
+            for (c, want) in o.as_array().unwrap().iter().enumerate() {
+                let want = want.as_f64().unwrap();
+                worst = worst.max((got[c] - want).abs() / want.abs().max(1.0));
+            }
+        }
+        println!("{worst:.2e}  {file}");
+        assert!(worst <= 1e-4, "{file}: max error {worst:.3e}");
+    }
+}
+
+#[test]
+fn the_f32_path_agrees_with_the_reference_path_and_integer_decoding_with_both() {
+    use platefarm_color::{ColorSpace, IntegerDecoder};
+    let p = Pipeline::from_names("ARRI LogC3 (EI800)", "ACES2065-1").unwrap();
+    let codes: Vec<u16> = (0..1024u16)
+        .flat_map(|c| [c, 1023 - c, (c * 7) % 1024])
+        .collect();
+    let mut fast: Vec<f32> = codes.iter().map(|c| *c as f32 / 1023.0).collect();
+    p.apply_rgb(&mut fast);
+    let dec = IntegerDecoder::new(
+        ColorSpace::from_name("ARRI LogC3 (EI800)").unwrap(),
+        ColorSpace::from_name("ACES2065-1").unwrap(),
+        10,
+    );
+    let mut lut = vec![0f32; codes.len()];
+    dec.decode_row(&codes, &mut lut);
+    for (k, px) in codes.chunks(3).enumerate() {
+        let want = p.apply_pixel([
+            px[0] as f64 / 1023.0,
+            px[1] as f64 / 1023.0,
+            px[2] as f64 / 1023.0,
+        ]);
+        for c in 0..3 {
+            let tol = 1e-5 * want[c].abs().max(1.0);
+            assert!(
+                (fast[3 * k + c] as f64 - want[c]).abs() <= tol,
+                "apply_rgb at code {px:?}"
+            );
+            assert!(
+                (lut[3 * k + c] as f64 - want[c]).abs() <= tol,
+                "IntegerDecoder at code {px:?}"
+            );
+        }
+    }
+    let err = Pipeline::from_names("Alexa LogC", "ACES2065-1")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown colour space \"Alexa LogC\"") && err.contains("ARRI LogC3 (EI800)"),
+        "{err}"
+    );
+}
