@@ -71,6 +71,17 @@ enum Command {
         #[command(flatten)]
         farm: FarmArgs,
     },
+    /// Benchmark the plate pipeline (DPX LogC3 → ACES EXR) and compare with oiiotool.
+    Bench {
+        /// Working folder for the benchmark's files.
+        #[arg(long, default_value = "platefarm-bench")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 8)]
+        frames: usize,
+        /// oiiotool to compare with (e.g. from the `openimageio` wheel).
+        #[arg(long)]
+        oiiotool: Option<PathBuf>,
+    },
     /// Validate a turnover JSON (syntax and, with --root, its files) without rendering.
     Validate {
         turnover: PathBuf,
@@ -132,6 +143,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{} chunks failed",
                 report.summary.chunks.failed
             );
+        }
+        Command::Bench {
+            dir,
+            frames,
+            oiiotool,
+        } => {
+            let report = platefarm::bench::run(&dir, frames.max(1), oiiotool.as_deref())?;
+            platefarm::bench::print(&report);
         }
         Command::Validate { turnover, root } => {
             let body = std::fs::read(&turnover)

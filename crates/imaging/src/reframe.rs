@@ -234,6 +234,23 @@ pub fn reframe(
         .enumerate()
         .for_each(|(r, trow)| {
             let srow = &src[(row_lo as usize + r) * src_stride..][..src_stride];
+            if channels == 3 {
+                // The common RGB case: accumulate in registers, one store per output pixel.
+                for (o, (first, w)) in htaps.first.iter().zip(&htaps.weights).enumerate() {
+                    if w.is_empty() {
+                        continue;
+                    }
+                    let s = &srow[*first as usize * 3..][..w.len() * 3];
+                    let mut acc = [0f32; 3];
+                    for (wk, px) in w.iter().zip(s.chunks_exact(3)) {
+                        acc[0] += wk * px[0];
+                        acc[1] += wk * px[1];
+                        acc[2] += wk * px[2];
+                    }
+                    trow[o * 3..o * 3 + 3].copy_from_slice(&acc);
+                }
+                return;
+            }
             for (o, (first, w)) in htaps.first.iter().zip(&htaps.weights).enumerate() {
                 if w.is_empty() {
                     continue;
