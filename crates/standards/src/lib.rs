@@ -1,1 +1,7 @@
-//! placeholder, replaced by its owner
+//! Open standards that travel with a turnover: ASC FDL (framing) and ACES AMF (colour).
+//! Pure: text in, values and text out.
+
+pub mod amf;
+pub mod fdl;
+
+pub use fdl::{Fdl, FdlError, FdlProblem, Framing, Rect};
