@@ -82,6 +82,10 @@ enum Command {
         #[arg(long)]
         oiiotool: Option<PathBuf>,
     },
+    /// ASC Framing Decision List tools.
+    Fdl(platefarm::commands::fdl::FdlArgs),
+    /// ACES Metadata File tools.
+    Amf(platefarm::commands::amf::AmfArgs),
     /// Validate a turnover JSON (syntax and, with --root, its files) without rendering.
     Validate {
         turnover: PathBuf,
@@ -152,6 +156,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = platefarm::bench::run(&dir, frames.max(1), oiiotool.as_deref())?;
             platefarm::bench::print(&report);
         }
+        Command::Fdl(args) => {
+            let bad = platefarm::commands::fdl::run(args)?;
+            if bad > 0 {
+                std::process::exit(1);
+            }
+        }
+        Command::Amf(args) => platefarm::commands::amf::run(args)?,
         Command::Validate { turnover, root } => {
             let body = std::fs::read(&turnover)
                 .with_context(|| format!("reading {}", turnover.display()))?;

@@ -40,6 +40,70 @@ fn store_error(path: &str, e: StoreError) -> FieldError {
     }
 }
 
+/// AMF and FDL files larger than this are refused.
+const SIDECAR_LIMIT: u64 = 16 << 20;
+
+/// Parses an AMF or FDL and checks the shot's selectors against it.
+fn check_sidecar(field: &str, bytes: &[u8], shot: &Shot, path: &str, errors: &mut Vec<FieldError>) {
+    let p = format!("{path}.{field}");
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        errors.push(FieldError {
+            path: p,
+            reason: "file is not UTF-8 text".into(),
+        });
+        return;
+    };
+    if field == "amf_path" {
+        match platefarm_standards::amf::Amf::parse(text).and_then(|a| a.resolve()) {
+            Ok(_) => {}
+            Err(e) => errors.push(FieldError {
+                path: p,
+                reason: e.to_string(),
+            }),
+        }
+        return;
+    }
+    let fdl = match platefarm_standards::Fdl::parse(text) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(FieldError {
+                path: p,
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    let sel = &shot.fdl;
+    if let Err(e) = fdl.framing(
+        sel.context.as_deref(),
+        sel.canvas.as_deref(),
+        sel.framing_decision.as_deref(),
+    ) {
+        let which = match &e {
+            platefarm_standards::FdlError::NotFound { what, .. } if what.starts_with("context") => {
+                "context"
+            }
+            platefarm_standards::FdlError::NotFound { what, .. } if *what == "canvas" => "canvas",
+            _ => "framing_decision",
+        };
+        errors.push(FieldError {
+            path: format!("{path}.fdl.{which}"),
+            reason: e.to_string(),
+        });
+    }
+    if let Some(t) = &sel.canvas_template {
+        let found = fdl.value["canvas_templates"]
+            .as_array()
+            .is_some_and(|ts| ts.iter().any(|x| x["id"].as_str() == Some(t)));
+        if !found {
+            errors.push(FieldError {
+                path: format!("{path}.fdl.canvas_template"),
+                reason: format!("the FDL has no canvas template {t:?}"),
+            });
+        }
+    }
+}
+
 /// Compresses sorted frame numbers to `1-4, 7, 9-10`.
 pub fn frame_runs(frames: &[u32]) -> String {
     let mut out: Vec<String> = Vec::new();
@@ -73,23 +137,27 @@ pub async fn resolve_shot(
     for (field, value) in [("amf_path", &shot.amf_path), ("fdl_path", &shot.fdl_path)] {
         let Some(value) = value else { continue };
         let p = format!("{path}.{field}");
-        if let Some(key) = local_key(&p, value, errors) {
-            match store.head(key).await {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    errors.push(FieldError {
-                        path: p,
-                        reason: format!("no file at {value:?} in {}", store.describe()),
-                    });
-                    ok = false;
-                }
-                Err(e) => {
-                    errors.push(store_error(&p, e));
-                    ok = false;
-                }
-            }
-        } else {
+        let Some(key) = local_key(&p, value, errors) else {
             ok = false;
+            continue;
+        };
+        match store.get(key, SIDECAR_LIMIT).await {
+            Ok(bytes) => {
+                let before = errors.len();
+                check_sidecar(field, &bytes, shot, path, errors);
+                ok &= errors.len() == before;
+            }
+            Err(StoreError::NotFound { .. }) => {
+                errors.push(FieldError {
+                    path: p,
+                    reason: format!("no file at {value:?} in {}", store.describe()),
+                });
+                ok = false;
+            }
+            Err(e) => {
+                errors.push(store_error(&p, e));
+                ok = false;
+            }
         }
     }
     if let Some(out) = local_key(

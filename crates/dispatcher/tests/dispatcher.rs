@@ -12,6 +12,15 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+const AMF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<aces:acesMetadataFile xmlns:aces="urn:ampas:aces:amf:v2.0" version="2.0">
+  <aces:amfInfo><aces:uuid>urn:uuid:0badcafe-5a3e-4f00-8000-000000000001</aces:uuid></aces:amfInfo>
+  <aces:pipeline>
+    <aces:pipelineInfo><aces:uuid>urn:uuid:0badcafe-5a3e-4f00-8000-000000000002</aces:uuid></aces:pipelineInfo>
+    <aces:inputTransform applied="false"><aces:transformId>urn:ampas:aces:transformId:v2.0:CSC.Arri.LogC3_to_ACES.a2.v1</aces:transformId></aces:inputTransform>
+  </aces:pipeline>
+</aces:acesMetadataFile>"#;
+
 struct Rig {
     _dir: tempfile::TempDir,
     store: Arc<LocalStore>,
@@ -29,7 +38,10 @@ async fn rig_with(queue: MemoryQueue, declare: bool) -> Rig {
             .await
             .unwrap();
     }
-    store.put("clips/A.amf", b"<amf/>".to_vec()).await.unwrap();
+    store
+        .put("clips/A.amf", AMF.as_bytes().to_vec())
+        .await
+        .unwrap();
     let queue = Arc::new(queue);
     if declare {
         FarmQueues::default().declare(queue.as_ref()).await.unwrap();
@@ -313,4 +325,61 @@ async fn declared_queue_settings_must_match() {
         .declare(r.queue.as_ref())
         .await
         .is_err());
+}
+
+#[tokio::test]
+async fn malformed_amf_and_fdl_and_bad_selectors_are_reported_with_paths() {
+    let r = rig().await;
+    r.store
+        .put(
+            "clips/bad.amf",
+            AMF.replace("</aces:pipeline>", "").into_bytes(),
+        )
+        .await
+        .unwrap();
+    let fdl =
+        std::fs::read_to_string(platefarm_testkit::vectors_dir().join("fdl/sources/S11_000.fdl"))
+            .unwrap();
+    r.store
+        .put("clips/A.fdl", fdl.clone().into_bytes())
+        .await
+        .unwrap();
+    r.store
+        .put(
+            "clips/broken.fdl",
+            fdl.replace("\"C000-FI1\"", "\"C000-XX\"").into_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut s = shot();
+    s["amf_path"] = json!("clips/bad.amf");
+    s["fdl_path"] = json!("clips/A.fdl");
+    s["fdl"] = json!({"canvas": "C404", "canvas_template": "VFX"});
+    let mut s2 = shot();
+    s2["name"] = json!("SH020");
+    s2["fdl_path"] = json!("clips/broken.fdl");
+    s2["amf_path"] = json!("clips/A.amf");
+    let body = json!({"turnover_id": "TO-x", "production": "t", "shots": [s, s2]}).to_string();
+    let got = problems(r.dispatcher.submit(body.as_bytes()).await.unwrap_err());
+    let has = |path: &str, frag: &str| got.iter().any(|(p, m)| p == path && m.contains(frag));
+    assert!(
+        has("$.shots[0].amf_path", "not well-formed XML"),
+        "{got:#?}"
+    );
+    assert!(
+        has("$.shots[0].fdl.canvas", "no canvas \"C404\""),
+        "{got:#?}"
+    );
+    assert!(
+        has(
+            "$.shots[0].fdl.canvas_template",
+            "no canvas template \"VFX\""
+        ),
+        "{got:#?}"
+    );
+    assert!(
+        has("$.shots[1].fdl_path", "framing_decisions[0].id"),
+        "{got:#?}"
+    );
+    assert_eq!(got.len(), 4, "{got:#?}");
 }

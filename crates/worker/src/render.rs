@@ -51,14 +51,6 @@ pub struct ImagingRenderer {
     pub limits: platefarm_imaging::DecodeLimits,
 }
 
-fn amf_uuid(amf: &[u8]) -> Option<String> {
-    // The AMF's own identity: <amf:uuid> inside <amf:amfInfo>.
-    let text = std::str::from_utf8(amf).ok()?;
-    let start = text.find("uuid>")? + "uuid>".len();
-    let end = start + text[start..].find('<')?;
-    Some(text[start..end].trim().to_string())
-}
-
 impl Renderer for ImagingRenderer {
     fn prepare(
         &self,
@@ -66,26 +58,40 @@ impl Renderer for ImagingRenderer {
         fdl: Option<&[u8]>,
         amf: Option<&[u8]>,
     ) -> Result<Arc<ChunkContext>, RenderFailure> {
+        let text = |bytes: &[u8], what: &str, path: &Option<String>| {
+            std::str::from_utf8(bytes).map(str::to_string).map_err(|_| {
+                RenderFailure(format!(
+                    "{what} {:?} is not UTF-8 text",
+                    path.as_deref().unwrap_or("")
+                ))
+            })
+        };
         let fdl_json = match fdl {
             None => None,
             Some(bytes) => {
-                let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+                let t = text(bytes, "FDL", &msg.fdl_path)?;
+                let doc = platefarm_standards::Fdl::parse(&t).map_err(|e| {
                     RenderFailure(format!(
-                        "FDL {:?} is not valid JSON: {e}",
+                        "FDL {:?}: {e}",
                         msg.fdl_path.as_deref().unwrap_or("")
                     ))
                 })?;
-                Some(v.to_string())
+                // Compact JSON for the EXR header attribute.
+                Some(doc.value.to_string())
             }
         };
         let amf_uuid = match amf {
             None => None,
-            Some(bytes) => Some(amf_uuid(bytes).ok_or_else(|| {
-                RenderFailure(format!(
-                    "AMF {:?} has no amfInfo uuid",
-                    msg.amf_path.as_deref().unwrap_or("")
-                ))
-            })?),
+            Some(bytes) => {
+                let t = text(bytes, "AMF", &msg.amf_path)?;
+                let amf = platefarm_standards::amf::Amf::parse(&t).map_err(|e| {
+                    RenderFailure(format!(
+                        "AMF {:?}: {e}",
+                        msg.amf_path.as_deref().unwrap_or("")
+                    ))
+                })?;
+                Some(amf.uuid)
+            }
         };
         Ok(Arc::new(ChunkContext {
             shot: msg.shot.clone(),

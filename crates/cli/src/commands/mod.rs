@@ -1,1 +1,4 @@
-//! Subcommands whose glue lives beside the library they drive.
+//! Subcommands for the standards tools (`fdl`, `amf`): thin glue over platefarm-standards.
+
+pub mod amf;
+pub mod fdl;
