@@ -2,127 +2,8 @@
 //! element paths), resolve transform IDs through the ACES transform registry to the colour
 //! spaces platefarm renders with, and write the AMF of a delivered shot.
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
+use crate::xml::{parse_xml, Element};
 use std::fmt;
-
-/// A minimal element tree (local names, namespace prefixes dropped).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Element {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub children: Vec<Element>,
-    pub text: String,
-}
-
-impl Element {
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn text_of(&self, name: &str) -> Option<String> {
-        self.child(name)
-            .map(|c| c.text.trim().to_string())
-            .filter(|t| !t.is_empty())
-    }
-}
-
-fn local(name: &[u8]) -> String {
-    let s = String::from_utf8_lossy(name);
-    s.rsplit(':').next().unwrap_or(&s).to_string()
-}
-
-/// Parses XML into an element tree; malformed XML is an error with the byte position.
-pub fn parse_xml(text: &str) -> Result<Element, AmfError> {
-    let mut reader = Reader::from_str(text);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root = None;
-    const MAX_DEPTH: usize = 64;
-    loop {
-        let pos = reader.buffer_position();
-        let ev = reader
-            .read_event()
-            .map_err(|e| AmfError::Xml(format!("at byte {pos}: {e}")))?;
-        match ev {
-            Event::Start(e) | Event::Empty(e) if stack.len() >= MAX_DEPTH => {
-                return Err(AmfError::Xml(format!(
-                    "elements nested deeper than {MAX_DEPTH} at <{}>",
-                    local(e.name().as_ref())
-                )))
-            }
-            Event::Start(e) => {
-                let mut el = Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                };
-                for a in e.attributes().flatten() {
-                    el.attrs.push((
-                        local(a.key.as_ref()),
-                        a.unescape_value()
-                            .map(|v| v.to_string())
-                            .unwrap_or_default(),
-                    ));
-                }
-                stack.push(el);
-            }
-            Event::Empty(e) => {
-                let mut el = Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                };
-                for a in e.attributes().flatten() {
-                    el.attrs.push((
-                        local(a.key.as_ref()),
-                        a.unescape_value()
-                            .map(|v| v.to_string())
-                            .unwrap_or_default(),
-                    ));
-                }
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text
-                        .push_str(&t.unescape().map(|v| v.to_string()).unwrap_or_default());
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&String::from_utf8_lossy(&t));
-                }
-            }
-            Event::End(_) => {
-                let el = stack
-                    .pop()
-                    .ok_or_else(|| AmfError::Xml(format!("unbalanced end tag at byte {pos}")))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if !stack.is_empty() {
-        return Err(AmfError::Xml(format!(
-            "document ends inside <{}>",
-            stack.last().map(|e| e.name.as_str()).unwrap_or("")
-        )));
-    }
-    root.ok_or_else(|| AmfError::Xml("no root element".into()))
-}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AmfError {
@@ -258,7 +139,7 @@ fn transform_id(el: &Element) -> Option<String> {
 
 impl Amf {
     pub fn parse(text: &str) -> Result<Amf, AmfError> {
-        let root = parse_xml(text)?;
+        let root = parse_xml(text).map_err(AmfError::Xml)?;
         let mut problems = Vec::new();
         if root.name != "acesMetadataFile" {
             return Err(AmfError::Invalid(vec![format!(

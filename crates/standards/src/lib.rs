@@ -3,5 +3,6 @@
 
 pub mod amf;
 pub mod fdl;
+pub mod xml;
 
 pub use fdl::{Fdl, FdlError, FdlProblem, Framing, Rect};
