@@ -86,6 +86,8 @@ enum Command {
     Fdl(platefarm::commands::fdl::FdlArgs),
     /// ACES Metadata File tools.
     Amf(platefarm::commands::amf::AmfArgs),
+    /// ASC Media Hash List tools.
+    Mhl(platefarm::commands::mhl::MhlArgs),
     /// Validate a turnover JSON (syntax and, with --root, its files) without rendering.
     Validate {
         turnover: PathBuf,
@@ -163,6 +165,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Amf(args) => platefarm::commands::amf::run(args)?,
+        Command::Mhl(args) => {
+            if !platefarm::commands::mhl::run(args)? {
+                std::process::exit(1);
+            }
+        }
         Command::Validate { turnover, root } => {
             let body = std::fs::read(&turnover)
                 .with_context(|| format!("reading {}", turnover.display()))?;

@@ -27,6 +27,34 @@ fn demo_renders_plates_that_hold_the_chart() {
     assert!(stdout.contains("frames/s"), "{stdout}");
     assert!(work.join("plates/contact_sheet.png").exists());
 
+    // Each delivered shot carries its AMF and an ASC MHL history the reference tool accepts.
+    for clip in sample_clips(6) {
+        let shot_dir = work.join("plates").join(clip.shot);
+        let amf = std::fs::read_to_string(shot_dir.join(format!("{}.amf", clip.shot))).unwrap();
+        assert!(platefarm_standards::amf::Amf::parse(&amf).is_ok(), "{amf}");
+        let out = Command::new(platefarm_testkit::venv_tool("ascmhl-debug"))
+            .arg("verify")
+            .arg(&shot_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ascmhl-debug verify {}:\n{}{}",
+            shot_dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = Command::new(env!("CARGO_BIN_EXE_platefarm"))
+            .args(["mhl", "verify"])
+            .arg(&shot_dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&ours.stdout);
+        assert!(
+            ours.status.success() && text.contains("7 of 7 files verified"),
+            "six plates and the AMF: {text}"
+        );
+    }
     for clip in sample_clips(6) {
         let patches: Vec<String> = chart_patches(&clip.spec)
             .into_iter()

@@ -31,6 +31,7 @@ fn plates(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "exr"))
             .collect();
         entries.sort();
         for p in entries {

@@ -378,3 +378,61 @@ impl fmt::Display for ResolvedPipeline {
         write!(f, "output: {}", self.output.as_deref().unwrap_or("(none)"))
     }
 }
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The AMF of a delivered shot: the source's input transform marked applied (plates are
+/// ACES2065-1), its looks and output transform carried over unapplied, a fresh identity.
+/// `uuid` is `urn:uuid:…` or a bare UUID; `now` is an ISO 8601 date-time.
+pub fn write_delivery_amf(source: &Amf, uuid: &str, clip_name: &str, now: &str) -> String {
+    let uuid = if uuid.starts_with("urn:uuid:") {
+        uuid.to_string()
+    } else {
+        format!("urn:uuid:{uuid}")
+    };
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str("<aces:acesMetadataFile xmlns:aces=\"urn:ampas:aces:amf:v2.0\" xmlns:cdl=\"urn:ASC:CDL:v1.01\" version=\"2.0\">\n");
+    x.push_str(&format!(
+        "    <aces:amfInfo>\n        <aces:description>platefarm delivery of {clip}</aces:description>\n        <aces:author>\n            <aces:name>platefarm</aces:name>\n            <aces:emailAddress>platefarm@localhost</aces:emailAddress>\n        </aces:author>\n        <aces:dateTime>\n            <aces:creationDateTime>{now}</aces:creationDateTime>\n            <aces:modificationDateTime>{now}</aces:modificationDateTime>\n        </aces:dateTime>\n        <aces:uuid>{uuid}</aces:uuid>\n    </aces:amfInfo>\n    <aces:clipId>\n        <aces:clipName>{clip}</aces:clipName>\n    </aces:clipId>\n",
+        clip = xml_escape(clip_name)
+    ));
+    x.push_str(&format!(
+        "    <aces:pipeline>\n        <aces:pipelineInfo>\n            <aces:dateTime>\n                <aces:creationDateTime>{now}</aces:creationDateTime>\n                <aces:modificationDateTime>{now}</aces:modificationDateTime>\n            </aces:dateTime>\n            <aces:uuid>{uuid}</aces:uuid>\n            <aces:systemVersion>\n                <aces:majorVersion>2</aces:majorVersion>\n                <aces:minorVersion>0</aces:minorVersion>\n                <aces:patchVersion>0</aces:patchVersion>\n            </aces:systemVersion>\n        </aces:pipelineInfo>\n"
+    ));
+    if let Some((id, _)) = &source.input_transform {
+        x.push_str(&format!("        <aces:inputTransform applied=\"true\">\n            <aces:transformId>{}</aces:transformId>\n        </aces:inputTransform>\n", xml_escape(id)));
+    }
+    for look in &source.looks {
+        match look {
+            Look::Cdl {
+                cdl, working_space, ..
+            } => {
+                let fmt3 = |v: [f64; 3]| format!("{} {} {}", v[0], v[1], v[2]);
+                x.push_str("        <aces:lookTransform applied=\"false\">\n");
+                if let Some(ws) = working_space {
+                    x.push_str(&format!("            <aces:cdlWorkingSpace>\n                <aces:toCdlWorkingSpace>\n                    <aces:transformId>{}</aces:transformId>\n                </aces:toCdlWorkingSpace>\n            </aces:cdlWorkingSpace>\n", xml_escape(ws)));
+                }
+                x.push_str(&format!(
+                    "            <cdl:SOPNode>\n                <cdl:Slope>{}</cdl:Slope>\n                <cdl:Offset>{}</cdl:Offset>\n                <cdl:Power>{}</cdl:Power>\n            </cdl:SOPNode>\n            <cdl:SatNode>\n                <cdl:Saturation>{}</cdl:Saturation>\n            </cdl:SatNode>\n        </aces:lookTransform>\n",
+                    fmt3(cdl.slope),
+                    fmt3(cdl.offset),
+                    fmt3(cdl.power),
+                    cdl.saturation
+                ));
+            }
+            Look::Reference { id, .. } => {
+                x.push_str(&format!("        <aces:lookTransform applied=\"false\">\n            <aces:transformId>{}</aces:transformId>\n        </aces:lookTransform>\n", xml_escape(id)));
+            }
+        }
+    }
+    if let Some((id, _)) = &source.output_transform {
+        x.push_str(&format!("        <aces:outputTransform applied=\"false\">\n            <aces:transformId>{}</aces:transformId>\n        </aces:outputTransform>\n", xml_escape(id)));
+    }
+    x.push_str("    </aces:pipeline>\n</aces:acesMetadataFile>\n");
+    x
+}

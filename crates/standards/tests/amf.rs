@@ -137,3 +137,32 @@ fn malformed_amfs_name_the_element() {
     }
     assert!(matches!(Amf::parse(""), Err(AmfError::Xml(_))));
 }
+
+#[test]
+fn delivery_amfs_mark_the_input_applied_and_reparse() {
+    use platefarm_standards::amf::write_delivery_amf;
+    for file in [
+        "example3.amf",
+        "idt_LogC3_to_ACES__odt_Rec709_D65_100nit_in_Rec709_D65_BT1886.amf",
+    ] {
+        let src = Amf::parse(&example(file)).unwrap();
+        let text = write_delivery_amf(
+            &src,
+            "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+            "A001C003",
+            "2026-11-25T10:00:00Z",
+        );
+        let out = Amf::parse(&text).unwrap_or_else(|e| panic!("{file}: {e}\n{text}"));
+        assert_eq!(out.uuid, "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        assert_eq!(out.clip_name.as_deref(), Some("A001C003"));
+        assert_eq!(
+            out.input_transform.as_ref().map(|t| (t.0.as_str(), t.1)),
+            src.input_transform.as_ref().map(|t| (t.0.as_str(), true))
+        );
+        assert_eq!(out.looks.len(), src.looks.len(), "{file}");
+        assert_eq!(
+            out.output_transform.as_ref().map(|t| &t.0),
+            src.output_transform.as_ref().map(|t| &t.0)
+        );
+    }
+}

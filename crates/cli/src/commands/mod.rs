@@ -1,4 +1,5 @@
-//! Subcommands for the standards tools (`fdl`, `amf`): thin glue over platefarm-standards.
+//! Subcommands for the standards tools (`fdl`, `amf`, `mhl`): thin glue over platefarm-standards.
 
 pub mod amf;
 pub mod fdl;
+pub mod mhl;
