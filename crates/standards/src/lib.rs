@@ -3,6 +3,7 @@
 
 pub mod amf;
 pub mod fdl;
+pub mod fdl_template;
 pub mod xml;
 
 pub use fdl::{Fdl, FdlError, FdlProblem, Framing, Rect};
