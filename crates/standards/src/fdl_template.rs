@@ -162,7 +162,8 @@ fn clamp0(p: Point) -> Point {
     }
 }
 
-fn alignment_shift(
+/// One axis of the alignment step: sizes after scaling and the template's alignment.
+struct Axis {
     fit_size: f64,
     fit_anchor: f64,
     output: f64,
@@ -170,18 +171,19 @@ fn alignment_shift(
     target: f64,
     is_center: bool,
     factor: f64,
-    pad: bool,
-) -> f64 {
-    let overflow = canvas - output;
+}
+
+fn alignment_shift(a: Axis, pad: bool) -> f64 {
+    let overflow = a.canvas - a.output;
     if overflow == 0.0 && !pad {
         return 0.0;
     }
-    let target_offset = if pad || is_center {
-        (output - target) * 0.5
+    let target_offset = if pad || a.is_center {
+        (a.output - a.target) * 0.5
     } else {
         0.0
     };
-    let mut shift = target_offset + (target - fit_size) * factor - fit_anchor;
+    let mut shift = target_offset + (a.target - a.fit_size) * a.factor - a.fit_anchor;
     if !pad && overflow > 0.0 {
         shift = shift.min(0.0).max(-overflow);
     }
@@ -454,23 +456,27 @@ pub fn apply_template(
     };
     let shift = Point {
         x: alignment_shift(
-            scaled_fit.width,
-            scaled_fit_anchor.x,
-            out.width,
-            g.canvas.width,
-            target_resolved.width,
-            h_align == "center",
-            factor(h_align),
+            Axis {
+                fit_size: scaled_fit.width,
+                fit_anchor: scaled_fit_anchor.x,
+                output: out.width,
+                canvas: g.canvas.width,
+                target: target_resolved.width,
+                is_center: h_align == "center",
+                factor: factor(h_align),
+            },
             pad,
         ),
         y: alignment_shift(
-            scaled_fit.height,
-            scaled_fit_anchor.y,
-            out.height,
-            g.canvas.height,
-            target_resolved.height,
-            v_align == "center",
-            factor(v_align),
+            Axis {
+                fit_size: scaled_fit.height,
+                fit_anchor: scaled_fit_anchor.y,
+                output: out.height,
+                canvas: g.canvas.height,
+                target: target_resolved.height,
+                is_center: v_align == "center",
+                factor: factor(v_align),
+            },
             pad,
         ),
     };
