@@ -185,12 +185,15 @@ fn fdl(clip: &SampleClip, uuid: &str, width: u32, height: u32) -> serde_json::Va
     })
 }
 
-/// The two-shot turnover for the sample, with 4-frame handles.
+/// The two-shot turnover for the sample, with 4-frame handles; the first shot is reframed by
+/// its FDL's "VFX1920" canvas template (a 1920×960 VFX pull of the 2:1 framing decision).
 pub fn turnover_json(clips: &[SampleClip]) -> serde_json::Value {
     let shots: Vec<_> = clips
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             let handles = 4.min(c.spec.n_frames.saturating_sub(1) / 2);
+            let fdl = if i == 0 { json!({"canvas_template": "VFX1920"}) } else { json!({}) };
             json!({
                 "name": c.shot,
                 "input_clip": c.pattern(),
@@ -199,6 +202,7 @@ pub fn turnover_json(clips: &[SampleClip]) -> serde_json::Value {
                 "handles": handles,
                 "amf_path": format!("clips/{}.amf", c.name),
                 "fdl_path": format!("clips/{}.fdl", c.name),
+                "fdl": fdl,
                 "output": {"format": "exr", "compression": "piz", "pixel": "half"}
             })
         })

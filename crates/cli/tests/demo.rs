@@ -55,11 +55,52 @@ fn demo_renders_plates_that_hold_the_chart() {
             "six plates and the AMF: {text}"
         );
     }
-    for clip in sample_clips(6) {
+    let turnover: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("turnover.json")).unwrap())
+            .unwrap();
+    for (i, clip) in sample_clips(6).into_iter().enumerate() {
+        // Where the chart lands in the plate: through the shot's FDL canvas template, if any.
+        let mapping = turnover["shots"][i]["fdl"]["canvas_template"]
+            .as_str()
+            .map(|t| {
+                let fdl = platefarm_standards::Fdl::parse(
+                    &std::fs::read_to_string(work.join(format!("clips/{}.fdl", clip.name)))
+                        .unwrap(),
+                )
+                .unwrap();
+                platefarm_standards::fdl_template::apply_template(
+                    &fdl,
+                    None,
+                    None,
+                    None,
+                    &fdl,
+                    Some(t),
+                )
+                .unwrap()
+                .render_mapping()
+            });
         let patches: Vec<String> = chart_patches(&clip.spec)
             .into_iter()
             .filter(|p| p.neutral)
-            .map(|p| format!("{},{},{},{},{}", p.x, p.y, p.width, p.height, p.aces[0]))
+            .map(|p| {
+                let (x, y, w, h) = match mapping {
+                    None => (p.x as f64, p.y as f64, p.width as f64, p.height as f64),
+                    Some(((ox, oy, _, _), (sx, sy), _, (tx, ty))) => (
+                        (p.x as f64 - ox) * sx + tx,
+                        (p.y as f64 - oy) * sy + ty,
+                        p.width as f64 * sx,
+                        p.height as f64 * sy,
+                    ),
+                };
+                format!(
+                    "{},{},{},{},{}",
+                    x.ceil(),
+                    y.ceil(),
+                    w.floor(),
+                    h.floor(),
+                    p.aces[0]
+                )
+            })
             .collect();
         let plate = work.join(format!(
             "plates/{0}/{0}.{1:07}.exr",

@@ -82,6 +82,38 @@ pub struct TemplateResult {
     pub scaled_bounding_box: Dims,
     pub source_canvas_id: String,
     pub framing_intent_id: String,
+    /// The source point that maps to the output origin before translation (the fit or
+    /// preserve anchor), in source canvas pixels.
+    pub source_offset: Point,
+    /// Output pixels per source pixel, per axis (anamorphic squeeze folded in).
+    pub scale_xy: (f64, f64),
+    /// The source canvas size the geometry refers to.
+    pub source_canvas: Dims,
+}
+
+/// Source rectangle `(x, y, w, h)`, per-axis scale, output canvas `(w, h)`, translation.
+pub type RenderMapping = ((f64, f64, f64, f64), (f64, f64), (u32, u32), (f64, f64));
+
+impl TemplateResult {
+    /// The render mapping: source rectangle `(x, y, w, h)`, per-axis scale, output canvas size
+    /// and translation — a source pixel `p` lands at `(p − offset) · scale + translation`.
+    pub fn render_mapping(&self) -> RenderMapping {
+        let (ox, oy) = (self.source_offset.x.max(0.0), self.source_offset.y.max(0.0));
+        (
+            (
+                ox,
+                oy,
+                (self.source_canvas.width - ox).max(0.0),
+                (self.source_canvas.height - oy).max(0.0),
+            ),
+            self.scale_xy,
+            (
+                self.canvas.width.round() as u32,
+                self.canvas.height.round() as u32,
+            ),
+            (self.content_translation.x, self.content_translation.y),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -525,5 +557,8 @@ pub fn apply_template(
             .as_str()
             .unwrap_or_default()
             .to_string(),
+        source_offset: anchor_offset,
+        scale_xy: (input_squeeze * scale / target_squeeze, scale),
+        source_canvas: dims(&cv["dimensions"]),
     })
 }

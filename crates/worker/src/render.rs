@@ -25,6 +25,8 @@ pub struct ChunkContext {
     pub fdl_json: Option<String>,
     /// The AMF's identity, embedded in the EXR header.
     pub amf_uuid: Option<String>,
+    /// Reframing from the shot's FDL canvas template, if one was selected.
+    pub framing: Option<platefarm_imaging::Framing>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,16 +68,38 @@ impl Renderer for ImagingRenderer {
                 ))
             })
         };
+        let mut framing = None;
         let fdl_json = match fdl {
             None => None,
             Some(bytes) => {
                 let t = text(bytes, "FDL", &msg.fdl_path)?;
-                let doc = platefarm_standards::Fdl::parse(&t).map_err(|e| {
-                    RenderFailure(format!(
-                        "FDL {:?}: {e}",
-                        msg.fdl_path.as_deref().unwrap_or("")
-                    ))
-                })?;
+                let fdl_name = msg.fdl_path.as_deref().unwrap_or("");
+                let doc = platefarm_standards::Fdl::parse(&t)
+                    .map_err(|e| RenderFailure(format!("FDL {fdl_name:?}: {e}")))?;
+                if let Some(template) = msg.fdl.canvas_template.as_deref() {
+                    let sel = &msg.fdl;
+                    let result = platefarm_standards::fdl_template::apply_template(
+                        &doc,
+                        sel.context.as_deref(),
+                        sel.canvas.as_deref(),
+                        sel.framing_decision.as_deref(),
+                        &doc,
+                        Some(template),
+                    )
+                    .map_err(|e| {
+                        RenderFailure(format!(
+                            "FDL {fdl_name:?} canvas template {template:?}: {e}"
+                        ))
+                    })?;
+                    let (source, scale, canvas, translation) = result.render_mapping();
+                    framing = Some(platefarm_imaging::Framing {
+                        source,
+                        scale,
+                        canvas,
+                        translation,
+                        filter: platefarm_imaging::Filter::Lanczos3,
+                    });
+                }
                 // Compact JSON for the EXR header attribute.
                 Some(doc.value.to_string())
             }
@@ -99,6 +123,7 @@ impl Renderer for ImagingRenderer {
             pixel: msg.output.pixel,
             fdl_json,
             amf_uuid,
+            framing,
         }))
     }
 
@@ -122,6 +147,7 @@ impl Renderer for ImagingRenderer {
             frame: job.frame,
             fdl_json: ctx.fdl_json.clone(),
             amf_uuid: ctx.amf_uuid.clone(),
+            framing: ctx.framing,
             ..Default::default()
         };
         im::render_dng_to_exr(input, &spec)
