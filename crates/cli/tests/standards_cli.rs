@@ -54,3 +54,38 @@ fn amf_inspect_prints_the_resolved_pipeline() {
         assert!(out.contains("not supported by platefarm"), "{out}");
     }
 }
+
+#[test]
+fn fdl_apply_writes_the_result_fdl() {
+    let vectors = platefarm_testkit::vectors_dir().join("fdl");
+    let dir = platefarm_testkit::scratch();
+    let out = dir.path().join("out.fdl");
+    let (ok, text) = platefarm(&[
+        "fdl",
+        "apply",
+        vectors
+            .join("asc/B_4448x3096_1x_FramingChart.fdl")
+            .to_str()
+            .unwrap(),
+        vectors
+            .join("asc/Scen_1_FitDecision-into-UHD-CANVAS-TEMPLATE.fdl")
+            .to_str()
+            .unwrap(),
+        "--canvas",
+        "1",
+        "--framing",
+        "1-1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("canvas 3840×2160"), "{text}");
+    let (ok, text) = platefarm(&["fdl", "validate", out.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let new = &doc["contexts"][0]["canvases"][1];
+    assert_eq!(new["id"], "N001");
+    assert_eq!(new["dimensions"]["width"], 3840);
+    assert!((new["_scale_factor"].as_f64().unwrap() - 0.9590409590409591).abs() < 1e-12);
+}

@@ -562,3 +562,101 @@ pub fn apply_template(
         source_canvas: dims(&cv["dimensions"]),
     })
 }
+
+fn num(v: f64) -> Value {
+    serde_json::json!(v)
+}
+
+fn int(v: f64) -> Value {
+    serde_json::json!(v.round() as i64)
+}
+
+/// The FDL a template application produces, laid out as the reference library writes it: the
+/// source's framing intents, one context (named after the template) holding a copy of the
+/// source canvas and the new canvas — with `_scale_factor`, `_content_translation` and
+/// `_scaled_bounding_box` — and the template itself.
+/// `creator` names the tool that applied the template (the document's and the context's creator).
+pub fn result_document(
+    source: &Fdl,
+    r: &TemplateResult,
+    template: &Value,
+    new_canvas_id: &str,
+    uuid: &str,
+    creator: &str,
+) -> Value {
+    let contexts = source.value["contexts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let (src_ctx, src_canvas) = contexts
+        .iter()
+        .find_map(|c| {
+            c["canvases"]
+                .as_array()
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|cv| cv["id"].as_str() == Some(&r.source_canvas_id))
+                })
+                .map(|cv| (c.clone(), cv.clone()))
+        })
+        .unwrap_or_default();
+    let t_label = template["label"]
+        .as_str()
+        .filter(|l| !l.is_empty())
+        .unwrap_or("Template");
+    let label = match src_ctx["label"].as_str() {
+        Some(ctx) => format!(
+            "{t_label}: {ctx} {}",
+            src_canvas["label"].as_str().unwrap_or("")
+        ),
+        None => t_label.to_string(),
+    };
+    let mut fd = serde_json::json!({
+        "label": "",
+        "id": format!("{new_canvas_id}-{}", r.framing_intent_id),
+        "framing_intent_id": r.framing_intent_id,
+        "dimensions": {"width": num(r.framing.width), "height": num(r.framing.height)},
+        "anchor_point": {"x": num(r.framing_anchor.x), "y": num(r.framing_anchor.y)},
+    });
+    if let Some((d, a)) = r.protection {
+        fd["protection_dimensions"] =
+            serde_json::json!({"width": num(d.width), "height": num(d.height)});
+        fd["protection_anchor_point"] = serde_json::json!({"x": num(a.x), "y": num(a.y)});
+    }
+    let canvas = serde_json::json!({
+        "label": label,
+        "id": new_canvas_id,
+        "source_canvas_id": r.source_canvas_id,
+        "dimensions": {"width": int(r.canvas.width), "height": int(r.canvas.height)},
+        "effective_dimensions": {"width": int(r.effective.width), "height": int(r.effective.height)},
+        "effective_anchor_point": {"x": num(r.effective_anchor.x), "y": num(r.effective_anchor.y)},
+        "anamorphic_squeeze": num(r.anamorphic_squeeze),
+        "framing_decisions": [fd],
+        "_scale_factor": num(r.scale_factor),
+        "_content_translation": {"x": num(r.content_translation.x), "y": num(r.content_translation.y)},
+        "_scaled_bounding_box": {"width": num(r.scaled_bounding_box.width), "height": num(r.scaled_bounding_box.height)},
+    });
+    // The library writes pad_to_maximum only when it is true.
+    let mut template = template.clone();
+    if template["pad_to_maximum"] == Value::Bool(false) {
+        if let Some(m) = template.as_object_mut() {
+            m.remove("pad_to_maximum");
+        }
+    }
+    let mut doc = serde_json::json!({
+        "uuid": uuid,
+        "version": {"major": 2, "minor": 0},
+        "framing_intents": source.value.get("framing_intents").cloned().unwrap_or(serde_json::json!([])),
+        "contexts": [{
+            "label": t_label,
+            "canvases": [src_canvas, canvas],
+        }],
+        "canvas_templates": [template],
+        "fdl_creator": creator,
+    });
+    doc["contexts"][0]["context_creator"] = Value::from(creator);
+    if let Some(v) = source.value.get("default_framing_intent") {
+        doc["default_framing_intent"] = v.clone();
+    }
+    doc
+}

@@ -205,3 +205,95 @@ fn templates_that_cannot_apply_are_errors() {
     .to_string();
     assert!(err.contains("no canvas template \"NOPE\""), "{err}");
 }
+
+/// Numbers compared with a tolerance, everything else exactly.
+fn same(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if !close(x.as_f64().unwrap(), y.as_f64().unwrap()) {
+                out.push(format!("{path}: {x} vs {y}"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let (p, q) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                if !(p.is_null() && q.is_null()) {
+                    same(p, q, &format!("{path}.{k}"), out);
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                same(p, q, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{path}: {a} vs {b}")),
+    }
+}
+
+#[test]
+fn result_documents_match_the_library_and_validate() {
+    use platefarm_standards::fdl_template::result_document;
+    let path = platefarm_testkit::vectors_dir().join("fdl/expected.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    let mut docs = Vec::new();
+    for (i, c) in v["cases"].as_array().unwrap().iter().enumerate() {
+        let src = load(c["source_path"].as_str().unwrap());
+        let tpl = load(c["template_path"].as_str().unwrap());
+        let r = apply_template(
+            &src,
+            c["context_label"].as_str(),
+            c["canvas_id"].as_str(),
+            c["framing_decision_id"].as_str(),
+            &tpl,
+            c["template_id"].as_str(),
+        )
+        .unwrap();
+        let want = &c["result"]["fdl"];
+        let new_id = want["contexts"][0]["canvases"][1]["id"].as_str().unwrap();
+        let doc = result_document(
+            &src,
+            &r,
+            &tpl.value["canvas_templates"][0],
+            new_id,
+            "00000000-0000-0000-0000-000000000000",
+            "vector generator",
+        );
+        let mut diffs = Vec::new();
+        same(&doc, want, "$", &mut diffs);
+        if !diffs.is_empty() {
+            failures.push(format!("case {i}: {}", diffs.join("; ")));
+        }
+        Fdl::parse(&doc.to_string())
+            .unwrap_or_else(|e| panic!("case {i}: our result FDL is invalid: {e}"));
+        docs.push(doc);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 160 documents differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let schema = platefarm_testkit::vectors_dir().join("fdl/schema/ascfdl.schema.v2.0.1.json");
+    let out = platefarm_testkit::run_python(
+        "import json, sys, jsonschema\n\
+         v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))\n\
+         bad = [i for i, d in enumerate(json.load(open(sys.argv[2]))) if not v.is_valid(d)]\n\
+         print(len(bad), bad[:5])",
+        &[schema.to_str().unwrap(), &{
+            let p = std::env::temp_dir()
+                .join(format!("platefarm-fdl-docs-{}.json", std::process::id()));
+            std::fs::write(&p, Value::Array(docs).to_string()).unwrap();
+            p.to_str().unwrap().to_string()
+        }],
+    );
+    assert!(
+        out.starts_with("0 "),
+        "documents the ASC schema rejects: {out}"
+    );
+}
