@@ -1,0 +1,100 @@
+//! A corpus run on stable Rust over the decoders the fuzz targets cover (DNG with its
+//! lossless-JPEG tiles, DPX, OpenEXR): mutated real files give images or errors, never panics.
+
+use platefarm_imaging::synth::{sample_frame_dng, SampleCompression, SampleSpec};
+use platefarm_imaging::*;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..1 + rng.below(3) {
+        let at = rng.below(v.len());
+        match rng.below(3) {
+            0 => v.truncate(at.max(1)),
+            1 => v[at] ^= 1 << rng.below(8),
+            _ => v[at] = [0x00, 0xFF, 0x7F, 0x80][rng.below(4)],
+        }
+    }
+    v
+}
+
+#[test]
+fn decoders_survive_a_mutation_corpus() {
+    let limits = DecodeLimits {
+        max_width: 4096,
+        max_height: 4096,
+        max_pixels: 4 << 20,
+        max_bytes: 64 << 20,
+    };
+    let small = |compression| SampleSpec {
+        width: 256,
+        height: 128,
+        n_frames: 1,
+        bit_depth: 12,
+        compression,
+        ..SampleSpec::default()
+    };
+    let dngs = [
+        sample_frame_dng(&small(SampleCompression::LosslessJpeg), 0),
+        sample_frame_dng(&small(SampleCompression::Uncompressed), 0),
+    ];
+    let rgb: Vec<u16> = (0..64 * 32 * 3).map(|i| (i % 1024) as u16).collect();
+    let dpx = dpx::encode_dpx_10bit(64, 32, &rgb, &dpx::DpxMetadata::default());
+    let img = RgbImage {
+        width: 64,
+        height: 32,
+        data: (0..64 * 32 * 3).map(|i| i as f32 / 6144.0).collect(),
+    };
+    let exrs: Vec<Vec<u8>> = [
+        ExrCompression::Piz,
+        ExrCompression::Zip,
+        ExrCompression::None,
+    ]
+    .into_iter()
+    .map(|compression| {
+        encode_exr(
+            &img,
+            &ExrOptions {
+                compression,
+                ..Default::default()
+            },
+            &FrameHeader::default(),
+        )
+        .unwrap()
+    })
+    .collect();
+    let mut rng = Rng(0x00DE_C0DE);
+    let mut runs = 0;
+    for seed in &dngs {
+        for _ in 0..400 {
+            if let Ok(raw) = decode_dng(&mutate(&mut rng, seed), &limits) {
+                let _ = develop_to_aces(&raw, &DevelopOptions::default());
+            }
+            runs += 1;
+        }
+    }
+    for _ in 0..1500 {
+        let _ = dpx::decode_dpx(&mutate(&mut rng, &dpx), &limits);
+        runs += 1;
+    }
+    for seed in &exrs {
+        for _ in 0..400 {
+            let _ = decode_exr(&mutate(&mut rng, seed), &limits);
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 3_500);
+}
