@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod commands;
+pub mod convert;
 pub mod demo;
 pub mod embedded;
 pub mod sample;

@@ -82,6 +82,8 @@ enum Command {
         #[arg(long)]
         oiiotool: Option<PathBuf>,
     },
+    /// Convert images or sequences between formats and colour spaces (like an oiiotool script).
+    Convert(platefarm::convert::ConvertArgs),
     /// ASC Framing Decision List tools.
     Fdl(platefarm::commands::fdl::FdlArgs),
     /// ACES Metadata File tools.
@@ -165,6 +167,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Amf(args) => platefarm::commands::amf::run(args)?,
+        Command::Convert(args) => {
+            let started = std::time::Instant::now();
+            let n = platefarm::convert::run(&args)?;
+            println!(
+                "converted {n} frame(s) in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Mhl(args) => {
             if !platefarm::commands::mhl::run(args)? {
                 std::process::exit(1);

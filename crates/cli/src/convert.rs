@@ -1,0 +1,316 @@
+//! `platefarm convert IN OUT`: one image or a sequence, any supported format to OpenEXR or DPX,
+//! through the colour pipeline (OCIO studio-config names), an optional CDL look (JSON or the
+//! AMF's), FDL canvas-template reframing and resizing — what a user would script with oiiotool.
+
+use anyhow::{bail, Context};
+use platefarm_color::{Cdl, CdlLook, ColorSpace, Pipeline};
+use platefarm_core::ClipPattern;
+use platefarm_imaging as im;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Clone)]
+pub struct ConvertArgs {
+    /// Input image or sequence pattern (`name.%04d.dpx`, `name.####.exr`, `name.[0001-0100].dng`).
+    pub input: PathBuf,
+    /// Output image or pattern (frame numbers follow the input's): `.exr` or `.dpx`.
+    pub output: PathBuf,
+    /// Colour space of the input (OCIO studio-config name); DNG input is always camera raw.
+    #[arg(long, default_value = "ACES2065-1")]
+    pub from: String,
+    /// Colour space of the output.
+    #[arg(long, default_value = "ACES2065-1")]
+    pub to: String,
+    /// ASC CDL look as JSON `{"slope": [..], "offset": [..], "power": [..], "saturation": s}`,
+    /// applied in ACEScct.
+    #[arg(long, conflicts_with = "amf")]
+    pub look: Option<PathBuf>,
+    /// Take the look (the first CDL) from an AMF.
+    #[arg(long)]
+    pub amf: Option<PathBuf>,
+    /// FDL whose canvas template reframes the image.
+    #[arg(long, requires = "canvas_template")]
+    pub fdl: Option<PathBuf>,
+    #[arg(long, requires = "fdl")]
+    pub canvas_template: Option<String>,
+    /// Resize to WxH (Lanczos3) after framing.
+    #[arg(long)]
+    pub resize: Option<String>,
+    /// EXR compression: piz, zip, zips, none.
+    #[arg(long, default_value = "piz")]
+    pub compression: String,
+    /// Write 32-bit float EXR instead of half.
+    #[arg(long)]
+    pub float: bool,
+}
+
+fn ext(p: &Path) -> String {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn load_look(args: &ConvertArgs) -> anyhow::Result<Option<CdlLook>> {
+    let cdl = if let Some(path) = &args.look {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+        let three = |k: &str, default: f64| -> anyhow::Result<[f64; 3]> {
+            match v.get(k) {
+                None => Ok([default; 3]),
+                Some(a) => {
+                    let n: Vec<f64> = a
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                        .unwrap_or_default();
+                    anyhow::ensure!(
+                        n.len() == 3,
+                        "{}: {k} must be three numbers",
+                        path.display()
+                    );
+                    Ok([n[0], n[1], n[2]])
+                }
+            }
+        };
+        Some(Cdl {
+            slope: three("slope", 1.0)?,
+            offset: three("offset", 0.0)?,
+            power: three("power", 1.0)?,
+            saturation: v.get("saturation").and_then(|s| s.as_f64()).unwrap_or(1.0),
+        })
+    } else if let Some(path) = &args.amf {
+        let amf = platefarm_standards::amf::Amf::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| path.display().to_string())?;
+        amf.looks.iter().find_map(|l| match l {
+            platefarm_standards::amf::Look::Cdl { cdl, .. } => Some(Cdl {
+                slope: cdl.slope,
+                offset: cdl.offset,
+                power: cdl.power,
+                saturation: cdl.saturation,
+            }),
+            _ => None,
+        })
+    } else {
+        None
+    };
+    cdl.map(|c| CdlLook::new(c).map_err(anyhow::Error::from))
+        .transpose()
+}
+
+/// Frames to convert: `(input path, output path)`.
+fn frames(args: &ConvertArgs) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
+    let input = args.input.to_string_lossy().to_string();
+    let Ok(pattern) = ClipPattern::parse(&input) else {
+        return Ok(vec![(args.input.clone(), args.output.clone())]);
+    };
+    let out_pattern = ClipPattern::parse(&args.output.to_string_lossy())
+        .context("a sequence input needs an output pattern too (e.g. out.%04d.exr)")?;
+    let dir = Path::new(&pattern.prefix)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut found: Vec<u32> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            let s = if dir == Path::new(".") {
+                e.file_name().to_string_lossy().to_string()
+            } else {
+                p.to_string_lossy().to_string()
+            };
+            pattern.match_frame(&s)
+        })
+        .filter(|f| {
+            pattern
+                .embedded_range
+                .is_none_or(|(a, b)| (a..=b).contains(f))
+        })
+        .collect();
+    found.sort_unstable();
+    anyhow::ensure!(!found.is_empty(), "no frames match {input}");
+    Ok(found
+        .into_iter()
+        .map(|f| {
+            (
+                PathBuf::from(pattern.frame_path(f)),
+                PathBuf::from(out_pattern.frame_path(f)),
+            )
+        })
+        .collect())
+}
+
+pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
+    let to = ColorSpace::from_name(&args.to)?;
+    let aces = ColorSpace::from_name("ACES2065-1")?;
+    let from = ColorSpace::from_name(&args.from)?;
+    let look = load_look(args)?;
+    let compression = match args.compression.as_str() {
+        "piz" => im::ExrCompression::Piz,
+        "zip" => im::ExrCompression::Zip,
+        "zips" => im::ExrCompression::Zips,
+        "none" => im::ExrCompression::None,
+        other => bail!("unknown compression {other:?} (piz, zip, zips, none)"),
+    };
+    let resize = args
+        .resize
+        .as_deref()
+        .map(|r| -> anyhow::Result<(u32, u32)> {
+            let (w, h) = r
+                .split_once('x')
+                .with_context(|| format!("--resize {r:?} is not WxH"))?;
+            let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
+            anyhow::ensure!(
+                w > 0 && h > 0 && w <= 65536 && h <= 65536,
+                "--resize {r} is out of range"
+            );
+            Ok((w, h))
+        })
+        .transpose()?;
+    let template = match (&args.fdl, &args.canvas_template) {
+        (Some(path), Some(id)) => {
+            let fdl = platefarm_standards::Fdl::parse(
+                &std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )
+            .with_context(|| path.display().to_string())?;
+            Some(
+                platefarm_standards::fdl_template::apply_template(
+                    &fdl,
+                    None,
+                    None,
+                    None,
+                    &fdl,
+                    Some(id),
+                )?
+                .render_mapping(),
+            )
+        }
+        _ => None,
+    };
+    let out_ext = ext(&args.output);
+    anyhow::ensure!(
+        out_ext == "exr" || out_ext == "dpx",
+        "output {} must be .exr or .dpx",
+        args.output.display()
+    );
+    let jobs = frames(args)?;
+    let limits = im::DecodeLimits::default();
+    jobs.par_iter()
+        .try_for_each(|(input, output)| -> anyhow::Result<()> {
+            let bytes =
+                std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+            let ctx = || input.display().to_string();
+            // Decode to float RGB in the input space (DNG: straight to ACES2065-1).
+            let (mut img, in_space) = match ext(input).as_str() {
+                "dng" => {
+                    let raw = im::decode_dng(&bytes, &limits).with_context(ctx)?;
+                    (
+                        im::develop_to_aces(&raw, &im::DevelopOptions::default())
+                            .with_context(ctx)?,
+                        aces,
+                    )
+                }
+                "dpx" => {
+                    let d = im::dpx::decode_dpx(&bytes, &limits).with_context(ctx)?;
+                    anyhow::ensure!(
+                        d.channels >= 3,
+                        "{}: DPX has {} channel(s), RGB needed",
+                        input.display(),
+                        d.channels
+                    );
+                    let max = ((1u32 << d.bit_depth) - 1) as f32;
+                    let data = d
+                        .data
+                        .chunks_exact(d.channels)
+                        .flat_map(|p| [p[0] as f32 / max, p[1] as f32 / max, p[2] as f32 / max])
+                        .collect();
+                    (
+                        im::RgbImage {
+                            width: d.width,
+                            height: d.height,
+                            data,
+                        },
+                        from,
+                    )
+                }
+                "exr" => (im::decode_exr(&bytes, &limits).with_context(ctx)?, from),
+                "tif" | "tiff" => (im::decode_tiff(&bytes, &limits).with_context(ctx)?, from),
+                other => bail!(
+                    "{}: unsupported input format .{other} (dng, dpx, exr, tif)",
+                    input.display()
+                ),
+            };
+            Pipeline::new(in_space, aces).apply_rgb(&mut img.data);
+            if let Some(look) = &look {
+                look.apply_rgb(&mut img.data);
+            }
+            if let Some((source, scale, canvas, translation)) = template {
+                let f = im::Framing {
+                    source,
+                    scale,
+                    canvas,
+                    translation,
+                    filter: im::Filter::Lanczos3,
+                };
+                img = im::RgbImage {
+                    width: canvas.0,
+                    height: canvas.1,
+                    data: im::reframe(&img.data, img.width, img.height, 3, &f).with_context(ctx)?,
+                };
+            }
+            if let Some((w, h)) = resize {
+                let f = im::Framing {
+                    source: (0.0, 0.0, img.width as f64, img.height as f64),
+                    scale: (w as f64 / img.width as f64, h as f64 / img.height as f64),
+                    canvas: (w, h),
+                    translation: (0.0, 0.0),
+                    filter: im::Filter::Lanczos3,
+                };
+                img = im::RgbImage {
+                    width: w,
+                    height: h,
+                    data: im::reframe(&img.data, img.width, img.height, 3, &f)?,
+                };
+            }
+            Pipeline::new(aces, to).apply_rgb(&mut img.data);
+            let out = if out_ext == "exr" {
+                let pixel = if args.float {
+                    im::ExrPixel::Float
+                } else {
+                    im::ExrPixel::Half
+                };
+                im::encode_exr(
+                    &img,
+                    &im::ExrOptions { compression, pixel },
+                    &im::FrameHeader::default(),
+                )?
+            } else {
+                let codes: Vec<u16> = img
+                    .data
+                    .iter()
+                    .map(|v| (v.clamp(0.0, 1.0) * 1023.0).round() as u16)
+                    .collect();
+                im::dpx::encode_dpx_10bit(
+                    img.width,
+                    img.height,
+                    &codes,
+                    &im::dpx::DpxMetadata {
+                        creator: "platefarm convert".into(),
+                        ..Default::default()
+                    },
+                )
+            };
+            if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(output, out).with_context(|| format!("writing {}", output.display()))
+        })?;
+    Ok(jobs.len())
+}

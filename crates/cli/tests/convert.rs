@@ -1,0 +1,192 @@
+//! `platefarm convert` for each format pair, checked against OpenColorIO and our own pieces.
+
+use platefarm_imaging as im;
+use std::path::Path;
+use std::process::Command;
+
+fn convert(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_platefarm"))
+        .arg("convert")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn read_exr(p: &Path) -> im::RgbImage {
+    im::decode_exr(&std::fs::read(p).unwrap(), &im::DecodeLimits::default()).unwrap()
+}
+
+fn logc_dpx(path: &Path) -> Vec<u16> {
+    let codes: Vec<u16> = (0..48 * 24 * 3).map(|i| ((i * 37) % 1024) as u16).collect();
+    std::fs::write(
+        path,
+        im::dpx::encode_dpx_10bit(48, 24, &codes, &Default::default()),
+    )
+    .unwrap();
+    codes
+}
+
+#[test]
+fn dpx_logc3_to_aces_exr_matches_opencolorio() {
+    let dir = platefarm_testkit::scratch();
+    let (dpx, exr) = (dir.path().join("in.dpx"), dir.path().join("out.exr"));
+    let codes = logc_dpx(&dpx);
+    let (ok, out) = convert(&[
+        dpx.to_str().unwrap(),
+        exr.to_str().unwrap(),
+        "--from",
+        "ARRI LogC3 (EI800)",
+        "--float",
+    ]);
+    assert!(ok, "{out}");
+    let ours = read_exr(&exr);
+    let list: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+    let theirs = platefarm_testkit::run_python(
+        "import sys, PyOpenColorIO as ocio\n\
+         cfg = ocio.Config.CreateFromBuiltinConfig('studio-config-v4.0.0_aces-v2.0_ocio-v2.5')\n\
+         p = cfg.getProcessor('ARRI LogC3 (EI800)', 'ACES2065-1').getOptimizedCPUProcessor(ocio.OPTIMIZATION_NONE)\n\
+         c = [int(x) / 1023.0 for x in sys.argv[1].split(',')]\n\
+         for i in range(0, len(c), 3): print(*p.applyRGB(c[i:i+3]))",
+        &[&list.join(",")],
+    );
+    let want: Vec<f64> = theirs
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(want.len(), ours.data.len());
+    for (i, (a, b)) in ours.data.iter().zip(&want).enumerate() {
+        assert!(
+            (*a as f64 - b).abs() <= 1e-4 * b.abs().max(1.0),
+            "value {i}: ours {a}, OCIO {b}"
+        );
+    }
+}
+
+#[test]
+fn format_pairs_sequences_looks_and_framing() {
+    let dir = platefarm_testkit::scratch();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    // EXR → DPX LogC3 → EXR round trip through the log encoding.
+    let dpx = dir.path().join("in.dpx");
+    let codes = logc_dpx(&dpx);
+    assert!(
+        convert(&[
+            &d("in.dpx"),
+            &d("aces.exr"),
+            "--from",
+            "ARRI LogC3 (EI800)",
+            "--float"
+        ])
+        .0
+    );
+    let (ok, out) = convert(&[&d("aces.exr"), &d("back.dpx"), "--to", "ARRI LogC3 (EI800)"]);
+    assert!(ok, "{out}");
+    let back = im::dpx::decode_dpx(
+        &std::fs::read(d("back.dpx")).unwrap(),
+        &im::DecodeLimits::default(),
+    )
+    .unwrap();
+    let worst = back
+        .data
+        .iter()
+        .zip(&codes)
+        .map(|(a, b)| (*a as i32 - *b as i32).abs())
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "DPX round trip off by {worst} codes");
+
+    // DNG (camera raw) → ACES EXR, reframed by the sample FDL's template, then resized.
+    let sample = dir.path().join("sample");
+    platefarm::sample::write_sample(&sample, 1).unwrap();
+    let clip = &platefarm::sample::sample_clips(1)[0];
+    let dng = sample.join(clip.frame_key(clip.first_frame));
+    let fdl = sample.join(format!("clips/{}.fdl", clip.name));
+    let (ok, out) = convert(&[
+        dng.to_str().unwrap(),
+        &d("framed.exr"),
+        "--fdl",
+        fdl.to_str().unwrap(),
+        "--canvas-template",
+        "VFX1920",
+    ]);
+    assert!(ok, "{out}");
+    let framed = read_exr(&dir.path().join("framed.exr"));
+    assert_eq!((framed.width, framed.height), (1920, 960));
+    assert!(
+        convert(&[
+            dng.to_str().unwrap(),
+            &d("small.exr"),
+            "--resize",
+            "512x270"
+        ])
+        .0
+    );
+    assert_eq!(read_exr(&dir.path().join("small.exr")).width, 512);
+
+    // TIFF float → EXR; a CDL look changes the result exactly as CdlLook does.
+    let img = im::RgbImage {
+        width: 8,
+        height: 4,
+        data: (0..96).map(|i| 0.02 + i as f32 / 120.0).collect(),
+    };
+    std::fs::write(d("in.tif"), im::encode_tiff_f32(&img).unwrap()).unwrap();
+    std::fs::write(d("look.json"), r#"{"slope": [1.1, 1.0, 0.9], "offset": [0.01, 0.0, -0.01], "power": [1.0, 1.05, 1.0], "saturation": 0.9}"#).unwrap();
+    let (ok, out) = convert(&[
+        &d("in.tif"),
+        &d("look.exr"),
+        "--look",
+        &d("look.json"),
+        "--float",
+    ]);
+    assert!(ok, "{out}");
+    let got = read_exr(&dir.path().join("look.exr"));
+    let look = platefarm_color::CdlLook::new(platefarm_color::Cdl {
+        slope: [1.1, 1.0, 0.9],
+        offset: [0.01, 0.0, -0.01],
+        power: [1.0, 1.05, 1.0],
+        saturation: 0.9,
+    })
+    .unwrap();
+    let mut want = img.data.clone();
+    look.apply_rgb(&mut want);
+    for (a, b) in got.data.iter().zip(&want) {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0));
+    }
+
+    // A sequence pattern converts every frame.
+    for f in 1..=3 {
+        std::fs::copy(d("in.dpx"), d(&format!("seq.{f:04}.dpx"))).unwrap();
+    }
+    let (ok, out) = convert(&[
+        &d("seq.%04d.dpx"),
+        &d("out/seq.%04d.exr"),
+        "--from",
+        "ARRI LogC3 (EI800)",
+    ]);
+    assert!(ok && out.contains("converted 3 frame(s)"), "{out}");
+    assert!(dir.path().join("out/seq.0003.exr").exists());
+
+    // Bad requests name what is wrong.
+    let (ok, out) = convert(&[&d("in.dpx"), &d("x.exr"), "--from", "Alexa LogC"]);
+    assert!(
+        !ok && out.contains("unknown colour space \"Alexa LogC\""),
+        "{out}"
+    );
+    let (ok, out) = convert(&[&d("in.dpx"), &d("x.png")]);
+    assert!(!ok && out.contains("must be .exr or .dpx"), "{out}");
+    std::fs::write(
+        d("broken.dpx"),
+        &std::fs::read(d("in.dpx")).unwrap()[..3000],
+    )
+    .unwrap();
+    let (ok, out) = convert(&[&d("broken.dpx"), &d("x.exr")]);
+    assert!(!ok && out.contains("truncated"), "{out}");
+}
