@@ -5,6 +5,7 @@
 pub mod cdl;
 pub mod curves;
 pub mod matrix;
+pub mod output;
 pub mod pipeline;
 pub mod spaces;
 
@@ -13,6 +14,7 @@ pub use curves::Curve;
 pub use matrix::{
     bradford_cat, rgb_to_xyz, Mat3, Primaries, ACES_WHITE_XY, AP0, AP1, D50_XY, D65_XY, REC709,
 };
+pub use output::{Display, OutputTransform};
 pub use pipeline::{adaptation_matrix, gamut_matrix, Adaptation, IntegerDecoder, Pipeline};
 pub use spaces::{ColorSpace, UnknownColorSpace, COLOR_SPACES};
 

@@ -146,3 +146,50 @@ fn the_f32_path_agrees_with_the_reference_path_and_integer_decoding_with_both() 
         "{err}"
     );
 }
+
+#[test]
+fn aces13_output_transforms_match_ocio() {
+    use platefarm_color::OutputTransform;
+    for file in [
+        "output_aces13_rec709.json",
+        "output_aces13_srgb.json",
+        "output_aces13_p3d65.json",
+    ] {
+        let path = platefarm_testkit::vectors_dir().join("color").join(file);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let ot = OutputTransform::from_names(
+            v["display"].as_str().unwrap(),
+            v["view"].as_str().unwrap(),
+        )
+        .unwrap_or_else(|| panic!("{file}: display/view not supported"));
+        let mut worst = 0f64;
+        let mut at = String::new();
+        for (i, o) in v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(v["outputs"].as_array().unwrap())
+        {
+            let i: Vec<f64> = i
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let got = ot.apply_pixel([i[0], i[1], i[2]]);
+            for (c, want) in o.as_array().unwrap().iter().enumerate() {
+                // Absolute on display code values; relative for the out-of-range (< 0 or > 1)
+                // codes extreme out-of-gamut inputs produce, where OCIO's float32 arithmetic
+                // dominates.
+                let want = want.as_f64().unwrap();
+                let err = (got[c] - want).abs() / want.abs().max(1.0);
+                if err > worst {
+                    worst = err;
+                    at = format!("{i:?} → {got:?} vs {o}");
+                }
+            }
+        }
+        println!("{worst:.2e}  {file}  worst at {at}");
+        assert!(worst <= 1e-3, "{file}: max error {worst:.3e} at {at}");
+    }
+}
