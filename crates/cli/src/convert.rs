@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct ConvertArgs {
     /// Input image or sequence pattern (`name.%04d.dpx`, `name.####.exr`, `name.[0001-0100].dng`).
     pub input: PathBuf,
-    /// Output image or pattern (frame numbers follow the input's): `.exr` or `.dpx`.
+    /// Output image or pattern (frame numbers follow the input's): `.exr`, `.dpx`, or `.png` (a
+    /// review proxy through the ACES 1.3 sRGB output transform).
     pub output: PathBuf,
     /// Colour space of the input (OCIO studio-config name); DNG input is always camera raw.
     #[arg(long, default_value = "ACES2065-1")]
@@ -196,8 +197,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
     };
     let out_ext = ext(&args.output);
     anyhow::ensure!(
-        out_ext == "exr" || out_ext == "dpx",
-        "output {} must be .exr or .dpx",
+        matches!(out_ext.as_str(), "exr" | "dpx" | "png"),
+        "output {} must be .exr, .dpx or .png (a review proxy)",
         args.output.display()
     );
     let jobs = frames(args)?;
@@ -279,8 +280,12 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     data: im::reframe(&img.data, img.width, img.height, 3, &f)?,
                 };
             }
-            Pipeline::new(aces, to).apply_rgb(&mut img.data);
-            let out = if out_ext == "exr" {
+            let out = if out_ext == "png" {
+                // Review proxy: ACES2065-1 through the ACES 1.3 sRGB output transform.
+                let (w, h, rgb8) = im::preview_rgb8(&img, img.width);
+                im::encode_png(w, h, &rgb8)?
+            } else if out_ext == "exr" {
+                Pipeline::new(aces, to).apply_rgb(&mut img.data);
                 let pixel = if args.float {
                     im::ExrPixel::Float
                 } else {
@@ -292,6 +297,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     &im::FrameHeader::default(),
                 )?
             } else {
+                Pipeline::new(aces, to).apply_rgb(&mut img.data);
                 let codes: Vec<u16> = img
                     .data
                     .iter()

@@ -180,8 +180,17 @@ fn format_pairs_sequences_looks_and_framing() {
         !ok && out.contains("unknown colour space \"Alexa LogC\""),
         "{out}"
     );
-    let (ok, out) = convert(&[&d("in.dpx"), &d("x.png")]);
-    assert!(!ok && out.contains("must be .exr or .dpx"), "{out}");
+    let (ok, out) = convert(&[&d("in.dpx"), &d("x.jpg")]);
+    assert!(!ok && out.contains("must be .exr, .dpx or .png"), "{out}");
+    let (ok, out) = convert(&[dng.to_str().unwrap(), &d("proxy.png")]);
+    assert!(ok, "{out}");
+    let png = std::fs::read(d("proxy.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        2048,
+        "full-resolution proxy"
+    );
     std::fs::write(
         d("broken.dpx"),
         &std::fs::read(d("in.dpx")).unwrap()[..3000],

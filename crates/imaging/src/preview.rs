@@ -1,33 +1,14 @@
-//! Quick looks for people: an ACES2065-1 image through a simple view (AP0 → Rec.709 primaries,
-//! a filmic shoulder, sRGB encoding), box-downscaled; PNG encoding; contact sheets. Not a
-//! reference output transform — those live in platefarm-color.
+//! Quick looks for people: ACES2065-1 through the ACES 1.3 sRGB output transform
+//! (platefarm-color), box-downscaled; PNG encoding; contact sheets.
 
 use crate::{ImagingError, RgbImage};
-use platefarm_color::{bradford_cat, rgb_to_xyz, ACES_WHITE_XY, AP0, D65_XY, REC709};
+use platefarm_color::{Display, OutputTransform};
 use rayon::prelude::*;
 
-fn srgb_encode(v: f32) -> f32 {
-    if v <= 0.003_130_8 {
-        12.92 * v
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
-    }
-}
-
-/// A gentle tone curve: linear toe, soft shoulder reaching 1.0 asymptotically; 0.18 → ~0.18.
-fn tone(v: f32) -> f32 {
-    let v = v.max(0.0) * 1.2;
-    v / (1.0 + v * 0.85)
-}
-
-/// An 8-bit RGB preview no wider than `max_width`: `(width, height, pixels)`.
+/// An 8-bit sRGB preview no wider than `max_width` — box-downscaled ACES2065-1 through the ACES
+/// 1.3 "SDR Video" output transform for sRGB displays: `(width, height, pixels)`.
 pub fn preview_rgb8(img: &RgbImage, max_width: u32) -> (u32, u32, Vec<u8>) {
-    let m = rgb_to_xyz(&REC709)
-        .inverse()
-        .expect("Rec.709 is invertible")
-        .mul(&bradford_cat(ACES_WHITE_XY, D65_XY))
-        .mul(&rgb_to_xyz(&AP0))
-        .to_f32();
+    let ot = OutputTransform::new(Display::Srgb);
     let factor = img.width.div_ceil(max_width.max(1)).max(1) as usize;
     let (w, h) = (
         (img.width as usize / factor).max(1),
@@ -37,21 +18,20 @@ pub fn preview_rgb8(img: &RgbImage, max_width: u32) -> (u32, u32, Vec<u8>) {
     let mut out = vec![0u8; w * h * 3];
     out.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
         for x in 0..w {
-            let mut acc = [0f32; 3];
-            let mut n = 0f32;
+            let mut acc = [0f64; 3];
+            let mut n = 0f64;
             for sy in y * factor..((y + 1) * factor).min(img.height as usize) {
                 for sx in x * factor..((x + 1) * factor).min(src_w) {
                     let p = &img.data[(sy * src_w + sx) * 3..][..3];
                     for c in 0..3 {
-                        acc[c] += p[c];
+                        acc[c] += p[c] as f64;
                     }
                     n += 1.0;
                 }
             }
-            let aces = acc.map(|v| v / n.max(1.0));
+            let code = ot.apply_pixel(acc.map(|v| v / n.max(1.0)));
             for c in 0..3 {
-                let lin = m[c][0] * aces[0] + m[c][1] * aces[1] + m[c][2] * aces[2];
-                row[x * 3 + c] = (srgb_encode(tone(lin)).clamp(0.0, 1.0) * 255.0).round() as u8;
+                row[x * 3 + c] = (code[c].clamp(0.0, 1.0) * 255.0).round() as u8;
             }
         }
     });
