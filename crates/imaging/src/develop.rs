@@ -10,8 +10,11 @@ use rayon::prelude::*;
 /// Demosaic algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Demosaic {
-    /// Bilinear interpolation of each missing colour from its nearest same-colour neighbours.
+    /// Malvar–He–Cutler (2004): bilinear corrected by the Laplacian of the known colour —
+    /// sharper edges and far less colour fringing for the cost of 5×5 linear filters.
     #[default]
+    Mhc,
+    /// Bilinear interpolation of each missing colour from its nearest same-colour neighbours.
     Bilinear,
 }
 
@@ -143,7 +146,6 @@ pub fn camera_to_aces(cal: &ColorCalibration) -> Result<Mat3, ImagingError> {
 
 /// Develops a raw frame to ACES2065-1, cropped to its default crop.
 pub fn develop_to_aces(raw: &RawFrame, opts: &DevelopOptions) -> Result<RgbImage, ImagingError> {
-    let Demosaic::Bilinear = opts.demosaic;
     let (w, h) = (raw.width, raw.height);
     if raw.data.len() != w * h {
         return Err(ImagingError::Format {
@@ -182,7 +184,10 @@ pub fn develop_to_aces(raw: &RawFrame, opts: &DevelopOptions) -> Result<RgbImage
             let y = cy + oy;
             for ox in 0..cw {
                 let x = cx + ox;
-                let rgb = bilinear_at(&plane, w, h, raw.cfa, x, y);
+                let rgb = match opts.demosaic {
+                    Demosaic::Mhc => mhc_at(&plane, w, h, raw.cfa, x, y),
+                    Demosaic::Bilinear => bilinear_at(&plane, w, h, raw.cfa, x, y),
+                };
                 let o = &mut orow[ox * 3..ox * 3 + 3];
                 for r in 0..3 {
                     o[r] = m[r][0] * rgb[0] + m[r][1] * rgb[1] + m[r][2] * rgb[2];
@@ -234,6 +239,42 @@ fn bilinear_at(p: &[f32], w: usize, h: usize, cfa: CfaPattern, x: usize, y: usiz
     rgb
 }
 
+/// Malvar–He–Cutler demosaic at one pixel (mirrored borders).
+#[inline]
+pub(crate) fn mhc_at(
+    p: &[f32],
+    w: usize,
+    h: usize,
+    cfa: CfaPattern,
+    x: usize,
+    y: usize,
+) -> [f32; 3] {
+    let at = |dx: isize, dy: isize| p[mirror(y as isize + dy, h) * w + mirror(x as isize + dx, w)];
+    let c = cfa.color_at(x, y);
+    let centre = at(0, 0);
+    let mut rgb = [0f32; 3];
+    rgb[c] = centre;
+    let cross = at(-1, 0) + at(1, 0) + at(0, -1) + at(0, 1);
+    let far_cross = at(-2, 0) + at(2, 0) + at(0, -2) + at(0, 2);
+    let diagonal = at(-1, -1) + at(1, -1) + at(-1, 1) + at(1, 1);
+    match c {
+        1 => {
+            let right = cfa.color_at(x + 1, y);
+            let other = 2 - right;
+            let (horiz, vert) = (at(-1, 0) + at(1, 0), at(0, -1) + at(0, 1));
+            let (far_h, far_v) = (at(-2, 0) + at(2, 0), at(0, -2) + at(0, 2));
+            // Colour with horizontal neighbours, then the one with vertical neighbours.
+            rgb[right] = (5.0 * centre + 4.0 * horiz - far_h - diagonal + 0.5 * far_v) / 8.0;
+            rgb[other] = (5.0 * centre + 4.0 * vert - far_v - diagonal + 0.5 * far_h) / 8.0;
+        }
+        _ => {
+            rgb[1] = (4.0 * centre + 2.0 * cross - far_cross) / 8.0;
+            rgb[2 - c] = (6.0 * centre + 2.0 * diagonal - 1.5 * far_cross) / 8.0;
+        }
+    }
+    rgb
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +308,73 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn mhc_reproduces_a_flat_field_for_every_cfa() {
+        for cfa in [
+            CfaPattern::Rggb,
+            CfaPattern::Bggr,
+            CfaPattern::Grbg,
+            CfaPattern::Gbrg,
+        ] {
+            let rgb = [0.2, 0.5, 0.8];
+            let p = flat(cfa, rgb);
+            for y in 0..6 {
+                for x in 0..8 {
+                    let got = mhc_at(&p, 8, 6, cfa, x, y);
+                    for c in 0..3 {
+                        assert!(
+                            (got[c] - rgb[c]).abs() < 1e-6,
+                            "{cfa:?} ({x},{y}) channel {c}: {got:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// PSNR of each demosaic on a mosaicked synthetic image with edges and texture.
+    #[test]
+    fn mhc_beats_bilinear_on_ground_truth() {
+        let (w, h) = (96usize, 64usize);
+        let truth: Vec<[f32; 3]> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                // Natural images: detail lives in luminance, colour varies slowly.
+                let edge = if x + 0.5 * y > 60.0 { 0.7 } else { 0.2 };
+                let lum = edge + 0.15 * (x * 0.9).sin() * (y * 0.7).cos();
+                let chroma = [
+                    0.9 + 0.1 * (x * 0.05).sin(),
+                    1.0,
+                    0.8 + 0.15 * (y * 0.04).cos(),
+                ];
+                chroma.map(|k| k * lum)
+            })
+            .collect();
+        let psnr = |demosaic: fn(&[f32], usize, usize, CfaPattern, usize, usize) -> [f32; 3]| {
+            let mosaic: Vec<f32> = (0..w * h)
+                .map(|i| truth[i][CfaPattern::Rggb.color_at(i % w, i / w)])
+                .collect();
+            let mut se = 0f64;
+            let mut n = 0f64;
+            for y in 2..h - 2 {
+                for x in 2..w - 2 {
+                    let got = demosaic(&mosaic, w, h, CfaPattern::Rggb, x, y);
+                    for c in 0..3 {
+                        se += ((got[c] - truth[y * w + x][c]) as f64).powi(2);
+                        n += 1.0;
+                    }
+                }
+            }
+            10.0 * (1.0 / (se / n)).log10()
+        };
+        let (bilinear, mhc) = (psnr(bilinear_at), psnr(mhc_at));
+        println!("PSNR bilinear {bilinear:.2} dB, Malvar-He-Cutler {mhc:.2} dB");
+        assert!(
+            mhc > bilinear + 2.0,
+            "bilinear {bilinear:.2} dB, MHC {mhc:.2} dB"
+        );
     }
 
     #[test]
