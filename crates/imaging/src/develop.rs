@@ -334,6 +334,8 @@ mod tests {
         }
     }
 
+    type DemosaicAt = fn(&[f32], usize, usize, CfaPattern, usize, usize) -> [f32; 3];
+
     /// PSNR of each demosaic on a mosaicked synthetic image with edges and texture.
     #[test]
     fn mhc_beats_bilinear_on_ground_truth() {
@@ -352,7 +354,7 @@ mod tests {
                 chroma.map(|k| k * lum)
             })
             .collect();
-        let psnr = |demosaic: fn(&[f32], usize, usize, CfaPattern, usize, usize) -> [f32; 3]| {
+        let psnr = |demosaic: DemosaicAt| {
             let mosaic: Vec<f32> = (0..w * h)
                 .map(|i| truth[i][CfaPattern::Rggb.color_at(i % w, i / w)])
                 .collect();
