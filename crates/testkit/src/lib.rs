@@ -63,6 +63,9 @@ pub fn vectors_dir() -> PathBuf {
     let candidates = [
         workspace.join("../shared/vectors"),
         workspace.join("shared/vectors"),
+        workspace.join("../../shared/vectors"),
+        // Where this project's CI machine keeps the shared reference data.
+        PathBuf::from("/work/shared/vectors"),
     ];
     for c in &candidates {
         if c.is_dir() {
