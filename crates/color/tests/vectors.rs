@@ -4,12 +4,14 @@
 use platefarm_color::Pipeline;
 use serde_json::Value;
 
-/// Max error of a conversion file: (abs error for |v| ≤ 1, relative error above).
-fn check(file: &str) -> (String, f64) {
+fn load(file: &str) -> Value {
     let path = platefarm_testkit::vectors_dir().join("color").join(file);
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let (src, dst) = (v["source"].as_str().unwrap(), v["target"].as_str().unwrap());
-    let p = Pipeline::from_names(src, dst).unwrap_or_else(|e| panic!("{file}: {e}"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The worst error of `f` over a vector file's inputs — absolute for expected values within
+/// ±1, relative beyond — and where it happened.
+fn worst_error(v: &Value, f: impl Fn([f64; 3]) -> [f64; 3]) -> (f64, String) {
     let mut worst = 0f64;
     let mut worst_at = String::new();
     for (i, o) in v["inputs"]
@@ -24,7 +26,7 @@ fn check(file: &str) -> (String, f64) {
             .iter()
             .map(|x| x.as_f64().unwrap())
             .collect();
-        let got = p.apply_pixel([i[0], i[1], i[2]]);
+        let got = f([i[0], i[1], i[2]]);
         for (c, want) in o.as_array().unwrap().iter().enumerate() {
             let want = want.as_f64().unwrap();
             let err = (got[c] - want).abs() / want.abs().max(1.0);
@@ -34,7 +36,16 @@ fn check(file: &str) -> (String, f64) {
             }
         }
     }
-    (format!("{src} → {dst} [worst: {worst_at}]"), worst)
+    (worst, worst_at)
+}
+
+/// Max error of a conversion file.
+fn check(file: &str) -> (String, f64) {
+    let v = load(file);
+    let (src, dst) = (v["source"].as_str().unwrap(), v["target"].as_str().unwrap());
+    let p = Pipeline::from_names(src, dst).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let (worst, at) = worst_error(&v, |rgb| p.apply_pixel(rgb));
+    (format!("{src} → {dst} [worst: {at}]"), worst)
 }
 
 #[test]
@@ -62,8 +73,7 @@ fn every_camera_and_working_space_vector_matches_ocio() {
 fn cdl_in_acescct_matches_ocio() {
     use platefarm_color::{Cdl, CdlLook};
     for file in ["cdl_acescct_0.json", "cdl_acescct_1.json"] {
-        let path = platefarm_testkit::vectors_dir().join("color").join(file);
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let v = load(file);
         let arr = |k: &str| -> [f64; 3] {
             let a: Vec<f64> = v[k]
                 .as_array()
@@ -73,34 +83,16 @@ fn cdl_in_acescct_matches_ocio() {
                 .collect();
             [a[0], a[1], a[2]]
         };
-        let look = CdlLook::new(Cdl {
+        let cdl = Cdl {
             slope: arr("slope"),
             offset: arr("offset"),
             power: arr("power"),
             saturation: v["saturation"].as_f64().unwrap(),
-        })
-        .unwrap();
-        let mut worst = 0f64;
-        for (i, o) in v["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(v["outputs"].as_array().unwrap())
-        {
-            let i: Vec<f64> = i
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            let got = look.apply_pixel([i[0], i[1], i[2]]);
-            for (c, want) in o.as_array().unwrap().iter().enumerate() {
-                let want = want.as_f64().unwrap();
-                worst = worst.max((got[c] - want).abs() / want.abs().max(1.0));
-            }
-        }
+        };
+        let look = CdlLook::new(cdl).unwrap();
+        let (worst, at) = worst_error(&v, |rgb| look.apply_pixel(rgb));
         println!("{worst:.2e}  {file}");
-        assert!(worst <= 1e-4, "{file}: max error {worst:.3e}");
+        assert!(worst <= 1e-4, "{file}: max error {worst:.3e} at {at}");
     }
 }
 
@@ -155,40 +147,15 @@ fn aces13_output_transforms_match_ocio() {
         "output_aces13_srgb.json",
         "output_aces13_p3d65.json",
     ] {
-        let path = platefarm_testkit::vectors_dir().join("color").join(file);
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let v = load(file);
         let ot = OutputTransform::from_names(
             v["display"].as_str().unwrap(),
             v["view"].as_str().unwrap(),
         )
         .unwrap_or_else(|| panic!("{file}: display/view not supported"));
-        let mut worst = 0f64;
-        let mut at = String::new();
-        for (i, o) in v["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(v["outputs"].as_array().unwrap())
-        {
-            let i: Vec<f64> = i
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            let got = ot.apply_pixel([i[0], i[1], i[2]]);
-            for (c, want) in o.as_array().unwrap().iter().enumerate() {
-                // Absolute on display code values; relative for the out-of-range (< 0 or > 1)
-                // codes extreme out-of-gamut inputs produce, where OCIO's float32 arithmetic
-                // dominates.
-                let want = want.as_f64().unwrap();
-                let err = (got[c] - want).abs() / want.abs().max(1.0);
-                if err > worst {
-                    worst = err;
-                    at = format!("{i:?} → {got:?} vs {o}");
-                }
-            }
-        }
+        // Absolute on display code values; relative for the out-of-range (< 0 or > 1) codes
+        // extreme out-of-gamut inputs produce, where OCIO's float32 arithmetic dominates.
+        let (worst, at) = worst_error(&v, |rgb| ot.apply_pixel(rgb));
         println!("{worst:.2e}  {file}  worst at {at}");
         assert!(worst <= 1e-3, "{file}: max error {worst:.3e} at {at}");
     }

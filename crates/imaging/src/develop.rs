@@ -287,47 +287,25 @@ mod tests {
     }
 
     #[test]
-    fn bilinear_reproduces_a_flat_field_for_every_cfa() {
-        for cfa in [
-            CfaPattern::Rggb,
-            CfaPattern::Bggr,
-            CfaPattern::Grbg,
-            CfaPattern::Gbrg,
-        ] {
-            let rgb = [0.2, 0.5, 0.8];
-            let p = flat(cfa, rgb);
-            for y in 0..6 {
-                for x in 0..8 {
-                    let got = bilinear_at(&p, 8, 6, cfa, x, y);
-                    for c in 0..3 {
-                        assert!(
-                            (got[c] - rgb[c]).abs() < 1e-6,
-                            "{cfa:?} ({x},{y}) channel {c}: {got:?}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn mhc_reproduces_a_flat_field_for_every_cfa() {
-        for cfa in [
-            CfaPattern::Rggb,
-            CfaPattern::Bggr,
-            CfaPattern::Grbg,
-            CfaPattern::Gbrg,
-        ] {
-            let rgb = [0.2, 0.5, 0.8];
-            let p = flat(cfa, rgb);
-            for y in 0..6 {
-                for x in 0..8 {
-                    let got = mhc_at(&p, 8, 6, cfa, x, y);
-                    for c in 0..3 {
-                        assert!(
-                            (got[c] - rgb[c]).abs() < 1e-6,
-                            "{cfa:?} ({x},{y}) channel {c}: {got:?}"
-                        );
+    fn both_demosaics_reproduce_a_flat_field_for_every_cfa() {
+        for (name, demosaic) in [("bilinear", bilinear_at as DemosaicAt), ("MHC", mhc_at)] {
+            for cfa in [
+                CfaPattern::Rggb,
+                CfaPattern::Bggr,
+                CfaPattern::Grbg,
+                CfaPattern::Gbrg,
+            ] {
+                let rgb = [0.2, 0.5, 0.8];
+                let p = flat(cfa, rgb);
+                for y in 0..6 {
+                    for x in 0..8 {
+                        let got = demosaic(&p, 8, 6, cfa, x, y);
+                        for c in 0..3 {
+                            assert!(
+                                (got[c] - rgb[c]).abs() < 1e-6,
+                                "{name} {cfa:?} ({x},{y}) channel {c}: {got:?}"
+                            );
+                        }
                     }
                 }
             }

@@ -4,31 +4,10 @@
 use platefarm_imaging::synth::{sample_frame_dng, SampleCompression, SampleSpec};
 use platefarm_imaging::*;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use platefarm_testkit::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut v = input.to_vec();
-    for _ in 0..1 + rng.below(3) {
-        let at = rng.below(v.len());
-        match rng.below(3) {
-            0 => v.truncate(at.max(1)),
-            1 => v[at] ^= 1 << rng.below(8),
-            _ => v[at] = [0x00, 0xFF, 0x7F, 0x80][rng.below(4)],
-        }
-    }
-    v
+    platefarm_testkit::mutate(rng, input, 3, b"\x00\xff\x7f\x80")
 }
 
 #[test]

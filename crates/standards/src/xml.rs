@@ -39,6 +39,26 @@ fn local(name: &[u8]) -> String {
     s.rsplit(':').next().unwrap_or(&s).to_string()
 }
 
+/// An element (name and attributes, no children yet) from its start tag.
+fn element(e: &quick_xml::events::BytesStart<'_>) -> Element {
+    Element {
+        name: local(e.name().as_ref()),
+        attrs: e
+            .attributes()
+            .flatten()
+            .map(|a| {
+                (
+                    local(a.key.as_ref()),
+                    a.unescape_value()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 /// Parses XML into an element tree; malformed XML is an error with the byte position.
 pub fn parse_xml(text: &str) -> Result<Element, String> {
     let mut reader = Reader::from_str(text);
@@ -58,33 +78,10 @@ pub fn parse_xml(text: &str) -> Result<Element, String> {
                 ))
             }
             Event::Start(e) => {
-                let mut el = Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                };
-                for a in e.attributes().flatten() {
-                    el.attrs.push((
-                        local(a.key.as_ref()),
-                        a.unescape_value()
-                            .map(|v| v.to_string())
-                            .unwrap_or_default(),
-                    ));
-                }
-                stack.push(el);
+                stack.push(element(&e));
             }
             Event::Empty(e) => {
-                let mut el = Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                };
-                for a in e.attributes().flatten() {
-                    el.attrs.push((
-                        local(a.key.as_ref()),
-                        a.unescape_value()
-                            .map(|v| v.to_string())
-                            .unwrap_or_default(),
-                    ));
-                }
+                let el = element(&e);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),

@@ -4,40 +4,10 @@
 
 use platefarm_standards::{amf::Amf, fdl_template::apply_template, xml::parse_xml, Fdl};
 
-/// A small deterministic PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use platefarm_testkit::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-    let mut v = input.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        if v.is_empty() {
-            break;
-        }
-        let at = rng.below(v.len());
-        match rng.below(4) {
-            0 => v.truncate(at),
-            1 => v[at] ^= 1 << rng.below(8),
-            2 => v.insert(at, b"{}[]<>\"\\:,0-9"[rng.below(13)]),
-            _ => {
-                let end = (at + 1 + rng.below(64)).min(v.len());
-                let chunk = v[at..end].to_vec();
-                v.splice(at..at, chunk);
-            }
-        }
-    }
-    v
+    platefarm_testkit::mutate(rng, input, 4, b"{}[]<>\"\\:,0-9")
 }
 
 fn corpus(sub: &str, ext: &str) -> Vec<Vec<u8>> {

@@ -133,3 +133,42 @@ fn dechunk(body: &str) -> String {
     }
     out
 }
+
+/// A small deterministic PRNG (xorshift64*) for mutation corpora, so failures reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// A mutation of `input`: one to `max_edits` truncations, bit flips, inserted bytes (from
+/// `alphabet`) or duplicated runs — what a fuzzer's first minutes produce.
+pub fn mutate(rng: &mut Rng, input: &[u8], max_edits: usize, alphabet: &[u8]) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..1 + rng.below(max_edits) {
+        if v.is_empty() {
+            break;
+        }
+        let at = rng.below(v.len());
+        match rng.below(4) {
+            0 => v.truncate(at.max(1)),
+            1 => v[at] ^= 1 << rng.below(8),
+            2 => v.insert(at, alphabet[rng.below(alphabet.len())]),
+            _ => {
+                let end = (at + 1 + rng.below(64)).min(v.len());
+                let chunk = v[at..end].to_vec();
+                v.splice(at..at, chunk);
+            }
+        }
+    }
+    v
+}
