@@ -36,6 +36,14 @@ if ! port_open 5672; then
 fi
 
 # 3. The checks.
+log "docker-compose config"
+command -v docker-compose >/dev/null || apt-get install -y -qq docker-compose >/dev/null 2>&1 || true
+if command -v docker-compose >/dev/null; then
+  docker-compose config -q
+else
+  echo "docker-compose unavailable: compose file not validated" >&2
+fi
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy -D warnings"

@@ -18,8 +18,21 @@ pub use output::{Display, OutputTransform};
 pub use pipeline::{adaptation_matrix, gamut_matrix, Adaptation, IntegerDecoder, Pipeline};
 pub use spaces::{ColorSpace, UnknownColorSpace, COLOR_SPACES};
 
+/// Everything that can go wrong when building a colour conversion; each names what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ColorError {
     #[error(transparent)]
     UnknownSpace(#[from] UnknownColorSpace),
+    #[error(transparent)]
+    Cdl(#[from] CdlError),
+    #[error("integer decoder bit depth {0} is outside the supported range 8..=16")]
+    BitDepth(u8),
+    #[error("unknown display {display:?} (known: {known})")]
+    UnknownDisplay { display: String, known: String },
+    #[error("unknown view {view:?} for display {display:?} (known: {known})")]
+    UnknownView {
+        display: String,
+        view: String,
+        known: String,
+    },
 }

@@ -106,7 +106,7 @@ impl Pipeline {
     }
 
     /// By names, as users type them.
-    pub fn from_names(src: &str, dst: &str) -> Result<Self, crate::spaces::UnknownColorSpace> {
+    pub fn from_names(src: &str, dst: &str) -> Result<Self, crate::ColorError> {
         Ok(Pipeline::new(
             ColorSpace::from_name(src)?,
             ColorSpace::from_name(dst)?,
@@ -169,22 +169,34 @@ pub struct IntegerDecoder {
 }
 
 impl IntegerDecoder {
-    /// `bit_depth` 8..=16; codes are full range (0 ↔ 0.0, 2^n − 1 ↔ 1.0).
+    /// `bit_depth` 8..=16; codes are full range (0 ↔ 0.0, 2^n − 1 ↔ 1.0). Panics on another
+    /// bit depth: use [`IntegerDecoder::try_new`] when it comes from a file header.
     pub fn new(src: &'static ColorSpace, dst: &'static ColorSpace, bit_depth: u8) -> Self {
-        assert!(
-            (8..=16).contains(&bit_depth),
-            "bit depth {bit_depth} is outside 8..=16"
-        );
+        match Self::try_new(src, dst, bit_depth) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// As [`IntegerDecoder::new`], with an error naming an unsupported bit depth.
+    pub fn try_new(
+        src: &'static ColorSpace,
+        dst: &'static ColorSpace,
+        bit_depth: u8,
+    ) -> Result<Self, crate::ColorError> {
+        if !(8..=16).contains(&bit_depth) {
+            return Err(crate::ColorError::BitDepth(bit_depth));
+        }
         let max = (1u32 << bit_depth) - 1;
         let table = (0..=max)
             .map(|c| src.curve.decode(c as f64 / max as f64) as f32)
             .collect();
         let m = space_matrix(src, dst);
-        IntegerDecoder {
+        Ok(IntegerDecoder {
             table,
             matrix: m.to_f32(),
             max_code: max as u16,
-        }
+        })
     }
 
     /// Decodes one row of interleaved RGB codes into linear RGB (`out.len() == codes.len()`).

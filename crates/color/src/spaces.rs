@@ -273,7 +273,7 @@ pub struct UnknownColorSpace {
 
 impl ColorSpace {
     /// Looks a space up by name or alias, ignoring case.
-    pub fn from_name(name: &str) -> Result<&'static ColorSpace, UnknownColorSpace> {
+    pub fn from_name(name: &str) -> Result<&'static ColorSpace, crate::ColorError> {
         let wanted = name.trim();
         COLOR_SPACES
             .iter()
@@ -291,7 +291,7 @@ impl ColorSpace {
                     })
                     .map(|cs| format!(" — did you mean {:?}?", cs.name))
                     .unwrap_or_default();
-                UnknownColorSpace {
+                crate::ColorError::UnknownSpace(UnknownColorSpace {
                     name: name.to_string(),
                     hint,
                     known: COLOR_SPACES
@@ -299,7 +299,7 @@ impl ColorSpace {
                         .map(|c| c.name)
                         .collect::<Vec<_>>()
                         .join(", "),
-                }
+                })
             })
     }
 
