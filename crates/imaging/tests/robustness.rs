@@ -1,5 +1,5 @@
 //! A corpus run on stable Rust over the decoders the fuzz targets cover (DNG with its
-//! lossless-JPEG tiles, DPX, OpenEXR): mutated real files give images or errors, never panics.
+//! lossless-JPEG tiles, DPX, OpenEXR, TIFF): mutated real files give images or errors, never panics.
 
 use platefarm_imaging::synth::{sample_frame_dng, SampleCompression, SampleSpec};
 use platefarm_imaging::*;
@@ -55,6 +55,7 @@ fn decoders_survive_a_mutation_corpus() {
         .unwrap()
     })
     .collect();
+    let tiff = encode_tiff_f32(&img).unwrap();
     let mut rng = Rng(0x00DE_C0DE);
     let mut runs = 0;
     for seed in &dngs {
@@ -75,5 +76,9 @@ fn decoders_survive_a_mutation_corpus() {
             runs += 1;
         }
     }
-    assert_eq!(runs, 3_500);
+    for _ in 0..500 {
+        let _ = decode_tiff(&mutate(&mut rng, &tiff), &limits);
+        runs += 1;
+    }
+    assert_eq!(runs, 4_000);
 }
