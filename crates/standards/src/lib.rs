@@ -4,6 +4,7 @@
 pub mod amf;
 pub mod fdl;
 pub mod fdl_template;
+mod fdl_validate;
 pub mod xml;
 
 pub use fdl::{Fdl, FdlError, FdlProblem, Framing, Rect};
