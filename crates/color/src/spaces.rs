@@ -256,10 +256,18 @@ pub static COLOR_SPACES: &[ColorSpace] = &[
         "Linear Rec.709 (sRGB)",
         ["lin_rec709_srgb", "lin_rec709"],
         Curve::Linear,
-        REC709
+        REC709,
+        B
     ),
-    cs!("Linear Rec.2020", ["lin_rec2020"], Curve::Linear, REC2020),
-    cs!("Linear P3-D65", ["lin_p3d65"], Curve::Linear, P3_D65),
+    // The config's display-referred linear spaces adapt with Bradford.
+    cs!(
+        "Linear Rec.2020",
+        ["lin_rec2020"],
+        Curve::Linear,
+        REC2020,
+        B
+    ),
+    cs!("Linear P3-D65", ["lin_p3d65"], Curve::Linear, P3_D65, B),
 ];
 
 /// Unknown colour-space name, with the known ones to choose from.
