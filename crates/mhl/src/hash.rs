@@ -5,7 +5,8 @@ use md5::Digest as _;
 use num_bigint::BigUint;
 use std::io::Read;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The hash formats ASC MHL defines (xxh32 is read by the reference tool but not offered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashFormat {
     Xxh64,
     Xxh3,
@@ -37,6 +38,7 @@ impl HashFormat {
         }
     }
 
+    /// The format named `name` (`xxh64`, `xxh3`, `xxh128`, `md5`, `sha1`, `c4`).
     pub fn from_name(name: &str) -> Option<HashFormat> {
         HashFormat::ALL.into_iter().find(|f| f.name() == name)
     }
@@ -59,6 +61,7 @@ pub struct Hasher {
 const C4_CHARSET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 impl Hasher {
+    /// A fresh hash state.
     pub fn new(format: HashFormat) -> Self {
         let state = match format {
             HashFormat::Xxh64 => State::Xxh64(xxhash_rust::xxh64::Xxh64::new(0)),
@@ -71,6 +74,7 @@ impl Hasher {
         Hasher { state }
     }
 
+    /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
         match &mut self.state {
             State::Xxh64(h) => h.update(data),
@@ -115,7 +119,8 @@ fn c4_encode(sha512: &[u8]) -> String {
     format!("c4{}", String::from_utf8(digits).expect("ASCII"))
 }
 
-/// The bytes a digest string stands for (for hashes of hash lists).
+/// The bytes a digest string stands for (for hashes of hash lists); None if it is not a
+/// digest of that format.
 pub fn digest_bytes(format: HashFormat, digest: &str) -> Option<Vec<u8>> {
     if format == HashFormat::C4 {
         let body = digest.strip_prefix("c4")?;
@@ -139,6 +144,7 @@ pub fn digest_bytes(format: HashFormat, digest: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The digest of a byte string.
 pub fn hash_data(format: HashFormat, data: &[u8]) -> String {
     let mut h = Hasher::new(format);
     h.update(data);
@@ -156,10 +162,34 @@ pub fn hash_of_hash_list(format: HashFormat, hashes: &[String]) -> String {
     h.finish()
 }
 
+/// Hashes one file in several formats with a single read pass (1 MiB buffer): the reference
+/// tool does the same when a history's earlier format must be verified alongside a new one.
+pub fn hash_file(path: &std::path::Path, formats: &[HashFormat]) -> std::io::Result<Vec<String>> {
+    let mut hashers: Vec<Hasher> = formats.iter().map(|f| Hasher::new(*f)).collect();
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; BUFFER_SIZE];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for h in &mut hashers {
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(hashers.into_iter().map(Hasher::finish).collect())
+}
+
+/// Read size for file hashing: large enough for sequential throughput, small enough that
+/// memory stays constant per worker thread.
+pub const BUFFER_SIZE: usize = 1 << 20;
+
 /// Streams a reader through a hash with a 1 MiB buffer (constant memory).
 pub fn hash_reader(format: HashFormat, mut r: impl Read) -> std::io::Result<String> {
     let mut h = Hasher::new(format);
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; BUFFER_SIZE];
     loop {
         let n = r.read(&mut buf)?;
         if n == 0 {
