@@ -36,11 +36,7 @@ fn oiio_written_dpx_decodes_to_oiio_values() {
         let bytes = std::fs::read(name).unwrap();
         let img =
             decode_dpx(&bytes, &DecodeLimits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want: Vec<f32> = std::fs::read(format!("{name}.f32"))
-            .unwrap()
-            .chunks(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
+        let want = platefarm_testkit::read_f32_le(format!("{name}.f32"));
         assert_eq!((img.width, img.height, img.channels), (9, 5, 3), "{name}");
         let bits = img.bit_depth as u32;
         for (i, (got, want)) in img.data.iter().zip(&want).enumerate() {

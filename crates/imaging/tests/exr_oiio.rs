@@ -36,11 +36,7 @@ fn oiio_written_exrs_decode_to_oiio_values() {
     for name in listing.lines() {
         let img = decode_exr(&std::fs::read(name).unwrap(), &DecodeLimits::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want: Vec<f32> = std::fs::read(format!("{name}.f32"))
-            .unwrap()
-            .chunks(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
+        let want = platefarm_testkit::read_f32_le(format!("{name}.f32"));
         assert_eq!((img.width, img.height), (53, 37), "{name}");
         assert_eq!(img.data.len(), want.len(), "{name}");
         for (i, (a, b)) in img.data.iter().zip(&want).enumerate() {

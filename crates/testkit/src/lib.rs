@@ -172,3 +172,13 @@ pub fn mutate(rng: &mut Rng, input: &[u8], max_edits: usize, alphabet: &[u8]) ->
     }
     v
 }
+
+/// A raw little-endian f32 dump (what the Python oracles write with `tofile`).
+pub fn read_f32_le(path: impl AsRef<Path>) -> Vec<f32> {
+    let bytes =
+        std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()));
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect()
+}
