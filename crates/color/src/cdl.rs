@@ -109,12 +109,27 @@ impl CdlLook {
             .apply_pixel(self.cdl.apply_working(self.to_cct.apply_pixel(aces)))
     }
 
+    /// Interleaved ACES2065-1 RGB in place: the f32 conversion paths (table decode back from
+    /// ACEScct) around the CDL, a run of pixels at a time.
     pub fn apply_rgb(&self, rgb: &mut [f32]) {
-        for px in rgb.chunks_exact_mut(3) {
-            let out = self.apply_pixel([px[0] as f64, px[1] as f64, px[2] as f64]);
-            for (o, v) in px.iter_mut().zip(out) {
-                *o = v as f32;
+        for run in rgb.chunks_mut(3 * 1024) {
+            self.to_cct.apply_rgb(run);
+            for px in run.chunks_exact_mut(3) {
+                let out = self.cdl.apply_working([px[0], px[1], px[2]].map(f64::from));
+                for (o, v) in px.iter_mut().zip(out) {
+                    *o = v as f32;
+                }
             }
+            self.from_cct.apply_rgb(run);
         }
+    }
+}
+
+impl Cdl {
+    /// One-shot: this CDL in ACEScct on interleaved ACES2065-1 RGB (builds a [`CdlLook`];
+    /// keep one for many frames).
+    pub fn apply_cdl_acescct(&self, rgb: &mut [f32]) -> Result<(), CdlError> {
+        CdlLook::new(*self)?.apply_rgb(rgb);
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! and gamuts under their OpenColorIO ACES studio-config names, ACES working spaces, fused
 //! conversions and integer-code decoders. Pure: no IO, no threads.
 
+pub mod aces20;
 pub mod cdl;
 pub mod curves;
 pub mod matrix;
@@ -14,7 +15,7 @@ pub use curves::Curve;
 pub use matrix::{
     bradford_cat, rgb_to_xyz, Mat3, Primaries, ACES_WHITE_XY, AP0, AP1, D50_XY, D65_XY, REC709,
 };
-pub use output::{Display, OutputTransform};
+pub use output::{Display, OutputTransform, View};
 pub use pipeline::{adaptation_matrix, gamut_matrix, Adaptation, IntegerDecoder, Pipeline};
 pub use spaces::{ColorSpace, UnknownColorSpace, COLOR_SPACES};
 

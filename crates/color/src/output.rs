@@ -1,9 +1,12 @@
-//! ACES 1.3 output transforms for review proxies: the Reference Rendering Transform (glow, red
-//! modifier, segmented-spline tone scale) followed by the SDR video Output Device Transforms
-//! (48-nit cinema tone scale rescaled to video, dim surround, Rec.709 / sRGB / Display P3
-//! primaries with a Bradford D60→D65 adaptation, BT.1886 or sRGB encoding), after the ACES 1.3
-//! CTL reference.
+//! Output transforms for review proxies, as the OCIO ACES studio config's display/view pairs.
+//!
+//! ACES 1.3: the Reference Rendering Transform (glow, red modifier, segmented-spline tone
+//! scale) followed by the SDR video Output Device Transforms (48-nit cinema tone scale rescaled
+//! to video, dim surround, Bradford D60→D65 adaptation), after the ACES 1.3 CTL reference.
+//! ACES 2.0: [`crate::aces20`] at 100 cd/m² limited to Rec.709 or P3-D65. Both end in display
+//! RGB (Rec.709 or P3 primaries) with BT.1886 or sRGB encoding.
 
+use crate::aces20::Aces20;
 use crate::matrix::{rgb_to_xyz, Mat3, Primaries, AP0, AP1, REC709};
 use crate::spaces::P3_D65;
 
@@ -240,16 +243,87 @@ pub enum Display {
     DisplayP3,
 }
 
-/// An ACES 1.3 "SDR Video" output transform (ACES2065-1 → display code values).
+impl Display {
+    /// The OCIO studio-config display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Display::Rec1886Rec709 => "Rec.1886 Rec.709 - Display",
+            Display::Srgb => "sRGB - Display",
+            Display::DisplayP3 => "Display P3 - Display",
+        }
+    }
+
+    fn primaries(self) -> Primaries {
+        match self {
+            Display::Rec1886Rec709 | Display::Srgb => REC709,
+            Display::DisplayP3 => P3_D65,
+        }
+    }
+
+    pub const ALL: [Display; 3] = [Display::Rec1886Rec709, Display::Srgb, Display::DisplayP3];
+}
+
+/// Which rendering (OCIO view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// ACES 1.3 RRT + SDR video ODT ("ACES 1.0 - SDR Video").
+    Aces13SdrVideo,
+    /// ACES 2.0, 100 cd/m² peak, limited to Rec.709 ("ACES 2.0 - SDR 100 nits (Rec.709)").
+    Aces20Sdr100Rec709,
+    /// ACES 2.0, 100 cd/m² peak, limited to P3-D65 ("ACES 2.0 - SDR 100 nits (P3 D65)").
+    Aces20Sdr100P3D65,
+}
+
+impl View {
+    /// The OCIO studio-config view name.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Aces13SdrVideo => "ACES 1.0 - SDR Video",
+            View::Aces20Sdr100Rec709 => "ACES 2.0 - SDR 100 nits (Rec.709)",
+            View::Aces20Sdr100P3D65 => "ACES 2.0 - SDR 100 nits (P3 D65)",
+        }
+    }
+
+    pub const ALL: [View; 3] = [
+        View::Aces13SdrVideo,
+        View::Aces20Sdr100Rec709,
+        View::Aces20Sdr100P3D65,
+    ];
+
+    /// Whether the studio config offers this view on `display` (a P3-limited view needs a
+    /// P3 display).
+    pub fn available_on(self, display: Display) -> bool {
+        self != View::Aces20Sdr100P3D65 || display == Display::DisplayP3
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Rendering {
+    Aces13(Box<Aces13>),
+    /// The ACES 2.0 rendering into the limiting primaries, then limiting → display RGB.
+    Aces20(Box<Aces20>, Mat3),
+}
+
+/// An SDR review output transform: ACES2065-1 → display code values, as the OCIO ACES studio
+/// config's display/view pair does.
 #[derive(Debug, Clone)]
 pub struct OutputTransform {
     pub display: Display,
+    pub view: View,
+    rendering: Rendering,
+    xyz_to_display: Mat3,
+}
+
+/// The ACES 1.3 SDR video rendering up to display-referred CIE XYZ (D65).
+#[derive(Debug, Clone)]
+struct Aces13 {
     odt: Spline<'static>,
     ap0_to_ap1: Mat3,
     ap1_to_xyz: Mat3,
     xyz_to_ap1: Mat3,
     odt_sat: Mat3,
-    xyz_to_display: Mat3,
+    /// ACES white → D65 (Bradford), as the ODTs adapt.
+    cat: Mat3,
 }
 
 impl std::fmt::Debug for Spline<'_> {
@@ -264,43 +338,21 @@ impl Clone for Spline<'static> {
     }
 }
 
-impl OutputTransform {
-    pub fn new(display: Display) -> Self {
+impl Aces13 {
+    fn new() -> Self {
         let ap1_to_xyz = rgb_to_xyz(&AP1);
-        let primaries: Primaries = match display {
-            Display::Rec1886Rec709 | Display::Srgb => REC709,
-            Display::DisplayP3 => P3_D65,
-        };
-        let cat = crate::matrix::bradford_cat(AP0.white, primaries.white);
-        let xyz_to_display = rgb_to_xyz(&primaries)
-            .inverse()
-            .expect("display primaries")
-            .mul(&cat);
-        OutputTransform {
-            display,
+        Aces13 {
             odt: odt_spline(),
             ap0_to_ap1: ap1_to_xyz.inverse().expect("AP1").mul(&rgb_to_xyz(&AP0)),
             ap1_to_xyz,
             xyz_to_ap1: ap1_to_xyz.inverse().expect("AP1"),
             odt_sat: sat_matrix(0.93, ap1_to_xyz.0[1]),
-            xyz_to_display,
+            cat: crate::matrix::bradford_cat(AP0.white, REC709.white),
         }
     }
 
-    /// By OCIO studio-config display name and the "ACES 1.0 - SDR Video" view.
-    pub fn from_names(display: &str, view: &str) -> Option<Self> {
-        if view != "ACES 1.0 - SDR Video" {
-            return None;
-        }
-        Some(OutputTransform::new(match display {
-            "Rec.1886 Rec.709 - Display" => Display::Rec1886Rec709,
-            "sRGB - Display" => Display::Srgb,
-            "Display P3 - Display" => Display::DisplayP3,
-            _ => return None,
-        }))
-    }
-
-    pub fn apply_pixel(&self, aces: [f64; 3]) -> [f64; 3] {
+    /// ACES2065-1 → display CIE XYZ (D65, 1.0 = display white).
+    fn xyz(&self, aces: [f64; 3]) -> [f64; 3] {
         let oces = rrt(aces);
         let rgb_pre = self.ap0_to_ap1.apply(oces);
         let rgb_post = rgb_pre.map(|v| self.odt.fwd(v));
@@ -319,16 +371,79 @@ impl OutputTransform {
         let xyz = [x * big_y / y_safe, big_y, (1.0 - x - y) * big_y / y_safe];
         lin = self.xyz_to_ap1.apply(xyz);
         lin = self.odt_sat.apply(lin);
-        let xyz = self.ap1_to_xyz.apply(lin);
-        // As the studio config does: no clamp above 1; BT.1886's power curve floors negatives
-        // at 0, the sRGB piecewise curve continues its linear segment below 0, Display P3's
-        // mirrors.
-        let disp = self.xyz_to_display.apply(xyz);
+        self.cat.apply(self.ap1_to_xyz.apply(lin))
+    }
+}
+
+impl OutputTransform {
+    /// The ACES 1.3 SDR video transform for `display`.
+    pub fn new(display: Display) -> Self {
+        Self::with_view(display, View::Aces13SdrVideo)
+    }
+
+    /// Any supported view on `display` (a P3-limited view on a Rec.709 display is rendered
+    /// with P3 limits and clipped by the display).
+    pub fn with_view(display: Display, view: View) -> Self {
+        let xyz_to_display = rgb_to_xyz(&display.primaries())
+            .inverse()
+            .expect("display primaries");
+        let to_display = |m: &Mat3| xyz_to_display.mul(m);
+        let rendering = match view {
+            View::Aces13SdrVideo => Rendering::Aces13(Box::new(Aces13::new())),
+            View::Aces20Sdr100Rec709 | View::Aces20Sdr100P3D65 => {
+                let limit = if view == View::Aces20Sdr100Rec709 {
+                    REC709
+                } else {
+                    P3_D65
+                };
+                Rendering::Aces20(
+                    Box::new(Aces20::new(100.0, &limit)),
+                    to_display(&rgb_to_xyz(&limit)),
+                )
+            }
+        };
+        OutputTransform {
+            display,
+            view,
+            rendering,
+            xyz_to_display,
+        }
+    }
+
+    /// By OCIO studio-config display and view names; `None` for a pair the config does not
+    /// have or this crate does not implement.
+    pub fn from_names(display: &str, view: &str) -> Option<Self> {
+        let display = Display::ALL.into_iter().find(|d| d.name() == display)?;
+        let view = View::ALL.into_iter().find(|v| v.name() == view)?;
+        view.available_on(display)
+            .then(|| OutputTransform::with_view(display, view))
+    }
+
+    /// ACES2065-1 → display code values, not clamped (as the studio configs' displays).
+    pub fn apply_pixel(&self, aces: [f64; 3]) -> [f64; 3] {
+        let disp = match &self.rendering {
+            Rendering::Aces13(t) => self.xyz_to_display.apply(t.xyz(aces)),
+            Rendering::Aces20(t, to_display) => to_display.apply(t.apply(aces)),
+        };
+        // The studio configs differ below 0: the ACES 1.3 config (v2.2) floors BT.1886 at 0
+        // and mirrors the Display P3 curve; the ACES 2.0 config (v4) mirrors BT.1886. Both
+        // continue the sRGB curve's linear segment.
+        let aces13 = self.view == View::Aces13SdrVideo;
         match self.display {
-            Display::Rec1886Rec709 => disp.map(|v| v.max(0.0).powf(1.0 / 2.4)),
-            Display::Srgb => disp.map(srgb_encode),
-            // The studio config's Display P3 curve mirrors about 0.
-            Display::DisplayP3 => disp.map(|v| v.signum() * srgb_encode(v.abs())),
+            Display::Rec1886Rec709 if aces13 => disp.map(|v| v.max(0.0).powf(1.0 / 2.4)),
+            Display::Rec1886Rec709 => disp.map(|v| v.signum() * v.abs().powf(1.0 / 2.4)),
+            Display::DisplayP3 if aces13 => disp.map(|v| v.signum() * srgb_encode(v.abs())),
+            Display::Srgb | Display::DisplayP3 => disp.map(srgb_encode),
+        }
+    }
+
+    /// Interleaved ACES2065-1 RGB → display code values, in place.
+    pub fn apply_rgb(&self, rgb: &mut [f32]) {
+        for px in rgb.chunks_exact_mut(3) {
+            let out = self.apply_pixel([px[0], px[1], px[2]].map(f64::from));
+            for (o, v) in px.iter_mut().zip(out) {
+                *o = v as f32;
+            }
         }
     }
 }
