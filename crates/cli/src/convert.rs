@@ -3,7 +3,7 @@
 //! AMF's), FDL canvas-template reframing and resizing — what a user would script with oiiotool.
 
 use anyhow::{bail, Context};
-use platefarm_color::{Cdl, CdlLook, ColorSpace, Pipeline};
+use platefarm_color::{Cdl, CdlLook, ColorSpace, Display, OutputTransform, Pipeline, View};
 use platefarm_core::ClipPattern;
 use platefarm_imaging as im;
 use rayon::prelude::*;
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub struct ConvertArgs {
     /// Input image or sequence pattern (`name.%04d.dpx`, `name.####.exr`, `name.[0001-0100].dng`).
     pub input: PathBuf,
-    /// Output image or pattern (frame numbers follow the input's): `.exr`, `.dpx`, or `.png` (a
-    /// review proxy through the ACES 1.3 sRGB output transform).
+    /// Output image or pattern (frame numbers follow the input's): `.exr`, `.dpx`, or an 8-bit
+    /// review proxy `.png` / `.jpg` through the `--display` / `--view` output transform.
     pub output: PathBuf,
     /// Colour space of the input (OCIO studio-config name); DNG input is always camera raw.
     #[arg(long, default_value = "ACES2065-1")]
@@ -43,6 +43,38 @@ pub struct ConvertArgs {
     /// Write 32-bit float EXR instead of half.
     #[arg(long)]
     pub float: bool,
+    /// Display of a PNG/JPEG proxy (OCIO studio-config name): "sRGB - Display",
+    /// "Rec.1886 Rec.709 - Display" or "Display P3 - Display".
+    #[arg(long, default_value = "sRGB - Display")]
+    pub display: String,
+    /// View of a PNG/JPEG proxy: "ACES 2.0 - SDR 100 nits (Rec.709)", "ACES 2.0 - SDR 100 nits
+    /// (P3 D65)" (Display P3 only) or "ACES 1.0 - SDR Video".
+    #[arg(long, default_value = "ACES 2.0 - SDR 100 nits (Rec.709)")]
+    pub view: String,
+    /// JPEG quality (1–100).
+    #[arg(long, default_value_t = 92)]
+    pub quality: u8,
+}
+
+/// The proxy output transform named by `--display` / `--view`, or an error listing the names.
+fn output_transform(args: &ConvertArgs) -> anyhow::Result<OutputTransform> {
+    OutputTransform::from_names(&args.display, &args.view).ok_or_else(|| {
+        let pairs: Vec<String> = Display::ALL
+            .iter()
+            .flat_map(|d| {
+                View::ALL
+                    .iter()
+                    .filter(|v| v.available_on(*d))
+                    .map(move |v| format!("{:?} / {:?}", d.name(), v.name()))
+            })
+            .collect();
+        anyhow::anyhow!(
+            "unknown display/view {:?} / {:?}; known: {}",
+            args.display,
+            args.view,
+            pairs.join(", ")
+        )
+    })
 }
 
 fn ext(p: &Path) -> String {
@@ -197,10 +229,13 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
     };
     let out_ext = ext(&args.output);
     anyhow::ensure!(
-        matches!(out_ext.as_str(), "exr" | "dpx" | "png"),
-        "output {} must be .exr, .dpx or .png (a review proxy)",
+        matches!(out_ext.as_str(), "exr" | "dpx" | "png" | "jpg" | "jpeg"),
+        "output {} must be .exr, .dpx, or .png / .jpg (a review proxy)",
         args.output.display()
     );
+    let proxy = matches!(out_ext.as_str(), "png" | "jpg" | "jpeg")
+        .then(|| output_transform(args))
+        .transpose()?;
     let jobs = frames(args)?;
     let limits = im::DecodeLimits::default();
     jobs.par_iter()
@@ -280,10 +315,14 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     data: im::reframe(&img.data, img.width, img.height, 3, &f)?,
                 };
             }
-            let out = if out_ext == "png" {
-                // Review proxy: ACES2065-1 through the ACES 1.3 sRGB output transform.
-                let (w, h, rgb8) = im::preview_rgb8(&img, img.width);
-                im::encode_png(w, h, &rgb8)?
+            let out = if let Some(ot) = &proxy {
+                // Review proxy: ACES2065-1 through the chosen output transform.
+                let (w, h, rgb8) = im::preview_rgb8_with(&img, img.width, ot);
+                if out_ext == "png" {
+                    im::encode_png_tagged(w, h, &rgb8, ot.display == Display::Srgb)?
+                } else {
+                    im::encode_jpeg(w, h, &rgb8, args.quality)?
+                }
             } else if out_ext == "exr" {
                 Pipeline::new(aces, to).apply_rgb(&mut img.data);
                 let pixel = if args.float {

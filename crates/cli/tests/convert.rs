@@ -180,8 +180,11 @@ fn format_pairs_sequences_looks_and_framing() {
         !ok && out.contains("unknown colour space \"Alexa LogC\""),
         "{out}"
     );
-    let (ok, out) = convert(&[&d("in.dpx"), &d("x.jpg")]);
-    assert!(!ok && out.contains("must be .exr, .dpx or .png"), "{out}");
+    let (ok, out) = convert(&[&d("in.dpx"), &d("x.gif")]);
+    assert!(
+        !ok && out.contains("must be .exr, .dpx, or .png / .jpg"),
+        "{out}"
+    );
     let (ok, out) = convert(&[dng.to_str().unwrap(), &d("proxy.png")]);
     assert!(ok, "{out}");
     let png = std::fs::read(d("proxy.png")).unwrap();
@@ -198,4 +201,97 @@ fn format_pairs_sequences_looks_and_framing() {
     .unwrap();
     let (ok, out) = convert(&[&d("broken.dpx"), &d("x.exr")]);
     assert!(!ok && out.contains("truncated"), "{out}");
+}
+
+/// PNG and JPEG review proxies through each display/view, read back with OpenImageIO and
+/// compared with OpenColorIO's own display/view processing of the same ACES2065-1 pixels.
+#[test]
+fn proxies_match_opencolorio_display_views() {
+    let dir = platefarm_testkit::scratch();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    // 64×32 ACES2065-1 colours: an exposure ramp across, hue/saturation down.
+    let (w, h) = (64u32, 32u32);
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let e = 0.18 * 2f32.powf(x as f32 / 6.0 - 6.0);
+            let t = y as f32 / h as f32 * std::f32::consts::TAU;
+            let s = (y % 4) as f32 / 3.0;
+            data.extend([0.0, 2.1, 4.2].map(|o| e * (1.0 + s * (t + o).cos()).max(0.0)));
+        }
+    }
+    let img = im::RgbImage {
+        width: w,
+        height: h,
+        data,
+    };
+    let exr = im::encode_exr(
+        &img,
+        &im::ExrOptions {
+            pixel: im::ExrPixel::Float,
+            ..Default::default()
+        },
+        &im::FrameHeader::default(),
+    )
+    .unwrap();
+    std::fs::write(d("in.exr"), exr).unwrap();
+    for (display, view, ext) in [
+        ("sRGB - Display", "ACES 2.0 - SDR 100 nits (Rec.709)", "png"),
+        (
+            "Rec.1886 Rec.709 - Display",
+            "ACES 2.0 - SDR 100 nits (Rec.709)",
+            "png",
+        ),
+        (
+            "Display P3 - Display",
+            "ACES 2.0 - SDR 100 nits (P3 D65)",
+            "png",
+        ),
+        ("sRGB - Display", "ACES 1.0 - SDR Video", "png"),
+        ("sRGB - Display", "ACES 2.0 - SDR 100 nits (Rec.709)", "jpg"),
+    ] {
+        let out = d(&format!("proxy.{ext}"));
+        let (ok, msg) = convert(&[&d("in.exr"), &out, "--display", display, "--view", view]);
+        assert!(ok, "{msg}");
+        // The ACES 1.3 views live in the ACES 1.3 studio config.
+        let config = if view.starts_with("ACES 1.0") {
+            "studio-config-v2.2.0_aces-v1.3_ocio-v2.4"
+        } else {
+            "studio-config-v4.0.0_aces-v2.0_ocio-v2.5"
+        };
+        // Max and mean |difference| in 8-bit codes between our file and OCIO → 8 bit.
+        let diff = platefarm_testkit::run_python(
+            "import sys, numpy as np, OpenImageIO as oiio, PyOpenColorIO as ocio\n\
+             src, out, display, view, config = sys.argv[1:6]\n\
+             cfg = ocio.Config.CreateFromBuiltinConfig(config)\n\
+             aces = oiio.ImageBuf(src).get_pixels(oiio.FLOAT)[:, :, :3].copy()\n\
+             p = cfg.getProcessor('ACES2065-1', display, view, ocio.TRANSFORM_DIR_FORWARD)\n\
+             p.getOptimizedCPUProcessor(ocio.OPTIMIZATION_NONE).applyRGB(aces)\n\
+             want = np.round(np.clip(aces, 0, 1) * 255)\n\
+             got = oiio.ImageBuf(out).get_pixels(oiio.UINT8)[:, :, :3].astype(float)\n\
+             d = np.abs(got - want)\n\
+             print(d.max(), d.mean())",
+            &[&d("in.exr"), &out, display, view, config],
+        );
+        let v: Vec<f64> = diff
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let (max, mean) = (v[0], v[1]);
+        if ext == "png" {
+            assert!(max <= 1.0, "{display} / {view}: max {max} codes off OCIO");
+        } else {
+            // JPEG: lossy, but close on average and nowhere far off.
+            assert!(
+                max <= 24.0 && mean <= 2.5,
+                "{display} / {view} JPEG: max {max}, mean {mean}"
+            );
+        }
+    }
+    let (ok, msg) = convert(&[&d("in.exr"), &d("x.png"), "--view", "Filmic"]);
+    assert!(
+        !ok && msg.contains("unknown display/view")
+            && msg.contains("ACES 2.0 - SDR 100 nits (P3 D65)"),
+        "{msg}"
+    );
 }

@@ -21,7 +21,9 @@ pub mod tiff_rgb;
 pub use develop::{camera_to_aces, develop_to_aces, Demosaic, DevelopOptions};
 pub use dng::{decode_dng, read_dng_metadata, CameraMetadata, CfaPattern, RawFrame};
 pub use exr_io::{decode_exr, encode_exr, ExrCompression, ExrOptions, ExrPixel, FrameHeader};
-pub use preview::{contact_sheet, encode_png, preview_rgb8};
+pub use preview::{
+    contact_sheet, encode_jpeg, encode_png, encode_png_tagged, preview_rgb8, preview_rgb8_with,
+};
 pub use reframe::{reframe, Filter, Framing, FramingError};
 pub use tiff_rgb::{decode_tiff, encode_tiff_f32};
 

@@ -1,5 +1,5 @@
-//! Quick looks for people: ACES2065-1 through the ACES 1.3 sRGB output transform
-//! (platefarm-color), box-downscaled; PNG encoding; contact sheets.
+//! Quick looks for people: ACES2065-1 through an output transform (platefarm-color; the
+//! contact sheet uses ACES 1.3 sRGB), box-downscaled; PNG and JPEG encoding; contact sheets.
 
 use crate::{ImagingError, RgbImage};
 use platefarm_color::{Display, OutputTransform};
@@ -8,7 +8,15 @@ use rayon::prelude::*;
 /// An 8-bit sRGB preview no wider than `max_width` — box-downscaled ACES2065-1 through the ACES
 /// 1.3 "SDR Video" output transform for sRGB displays: `(width, height, pixels)`.
 pub fn preview_rgb8(img: &RgbImage, max_width: u32) -> (u32, u32, Vec<u8>) {
-    let ot = OutputTransform::new(Display::Srgb);
+    preview_rgb8_with(img, max_width, &OutputTransform::new(Display::Srgb))
+}
+
+/// As [`preview_rgb8`] through any display/view output transform.
+pub fn preview_rgb8_with(
+    img: &RgbImage,
+    max_width: u32,
+    ot: &OutputTransform,
+) -> (u32, u32, Vec<u8>) {
     let factor = img.width.div_ceil(max_width.max(1)).max(1) as usize;
     let (w, h) = (
         (img.width as usize / factor).max(1),
@@ -38,21 +46,39 @@ pub fn preview_rgb8(img: &RgbImage, max_width: u32) -> (u32, u32, Vec<u8>) {
     (w as u32, h as u32, out)
 }
 
+/// An 8-bit RGB PNG tagged as sRGB.
 pub fn encode_png(width: u32, height: u32, rgb8: &[u8]) -> Result<Vec<u8>, ImagingError> {
-    if rgb8.len() != width as usize * height as usize * 3 {
+    encode_png_tagged(width, height, rgb8, true)
+}
+
+fn check_rgb8(what: &str, width: u32, height: u32, rgb8: &[u8]) -> Result<(), ImagingError> {
+    if rgb8.len() != width as usize * height as usize * 3 || width == 0 || height == 0 {
         return Err(ImagingError::Encode {
             what: format!(
-                "PNG buffer holds {} bytes for {width}×{height} RGB",
+                "{what} buffer holds {} bytes for {width}×{height} RGB",
                 rgb8.len()
             ),
         });
     }
+    Ok(())
+}
+
+/// An 8-bit RGB PNG; `srgb` adds the sRGB chunk (leave it off for other displays' code values).
+pub fn encode_png_tagged(
+    width: u32,
+    height: u32,
+    rgb8: &[u8],
+    srgb: bool,
+) -> Result<Vec<u8>, ImagingError> {
+    check_rgb8("PNG", width, height, rgb8)?;
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+        if srgb {
+            enc.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+        }
         let mut writer = enc.write_header().map_err(|e| ImagingError::Encode {
             what: format!("PNG: {e}"),
         })?;
@@ -62,6 +88,35 @@ pub fn encode_png(width: u32, height: u32, rgb8: &[u8]) -> Result<Vec<u8>, Imagi
                 what: format!("PNG: {e}"),
             })?;
     }
+    Ok(out)
+}
+
+/// An 8-bit RGB baseline JPEG at `quality` (1–100; 4:2:0 chroma below 90, 4:4:4 from 90).
+pub fn encode_jpeg(
+    width: u32,
+    height: u32,
+    rgb8: &[u8],
+    quality: u8,
+) -> Result<Vec<u8>, ImagingError> {
+    check_rgb8("JPEG", width, height, rgb8)?;
+    let (w, h) = match (u16::try_from(width), u16::try_from(height)) {
+        (Ok(w), Ok(h)) => (w, h),
+        _ => {
+            return Err(ImagingError::Encode {
+                what: format!("JPEG is limited to 65535×65535, image is {width}×{height}"),
+            })
+        }
+    };
+    let quality = quality.clamp(1, 100);
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+    if quality >= 90 {
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+    }
+    enc.encode(rgb8, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| ImagingError::Encode {
+            what: format!("JPEG: {e}"),
+        })?;
     Ok(out)
 }
 
