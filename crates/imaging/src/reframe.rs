@@ -273,10 +273,19 @@ pub fn reframe(
                 return;
             }
             let first = (vtaps.first[o] - row_lo) as usize;
+            // The first tap stores rather than accumulates: the row's first touch is then a
+            // write, so the kernel maps fresh pages directly instead of mapping the zero page
+            // on the read and copying it on the write (a TLB shootdown per page).
             for (k, wk) in w.iter().enumerate() {
                 let trow = &tmp[(first + k) * row_stride..][..row_stride];
-                for (d, s) in orow.iter_mut().zip(trow) {
-                    *d += wk * s;
+                if k == 0 {
+                    for (d, s) in orow.iter_mut().zip(trow) {
+                        *d = wk * s;
+                    }
+                } else {
+                    for (d, s) in orow.iter_mut().zip(trow) {
+                        *d += wk * s;
+                    }
                 }
             }
             // Columns outside the source region stay padding.
