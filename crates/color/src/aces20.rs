@@ -7,7 +7,7 @@
 //! Everything is parametrised by peak luminance and the limiting primaries; the SDR 100-nit
 //! Rec.709 view of the OpenColorIO studio config is `Aces20::new(100.0, &REC709)`. The
 //! per-display tables (gamut cusps, upper-hull gammas, AP1 reach) are computed once by search,
-//! as the reference does, so a transform costs ~1 ms to build and is then shared.
+//! as the reference does: a transform takes ≈ 10 ms to build; build it once and share it.
 
 use crate::matrix::{rgb_to_xyz, Mat3, Primaries, AP0, AP1};
 
