@@ -237,6 +237,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
         .then(|| output_transform(args))
         .transpose()?;
     let jobs = frames(args)?;
+    // Built once: a pipeline samples its decode curve into a table.
+    let (to_aces, from_aces) = (Pipeline::new(from, aces), Pipeline::new(aces, to));
     let limits = im::DecodeLimits::default();
     jobs.par_iter()
         .try_for_each(|(input, output)| -> anyhow::Result<()> {
@@ -283,7 +285,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     input.display()
                 ),
             };
-            Pipeline::new(in_space, aces).apply_rgb(&mut img.data);
+            if in_space != aces {
+                to_aces.apply_rgb(&mut img.data);
+            }
             if let Some(look) = &look {
                 look.apply_rgb(&mut img.data);
             }
@@ -324,7 +328,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     im::encode_jpeg(w, h, &rgb8, args.quality)?
                 }
             } else if out_ext == "exr" {
-                Pipeline::new(aces, to).apply_rgb(&mut img.data);
+                from_aces.apply_rgb(&mut img.data);
                 let pixel = if args.float {
                     im::ExrPixel::Float
                 } else {
@@ -336,7 +340,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     &im::FrameHeader::default(),
                 )?
             } else {
-                Pipeline::new(aces, to).apply_rgb(&mut img.data);
+                from_aces.apply_rgb(&mut img.data);
                 let codes: Vec<u16> = img
                     .data
                     .iter()

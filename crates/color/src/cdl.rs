@@ -124,12 +124,3 @@ impl CdlLook {
         }
     }
 }
-
-impl Cdl {
-    /// One-shot: this CDL in ACEScct on interleaved ACES2065-1 RGB (builds a [`CdlLook`];
-    /// keep one for many frames).
-    pub fn apply_cdl_acescct(&self, rgb: &mut [f32]) -> Result<(), CdlError> {
-        CdlLook::new(*self)?.apply_rgb(rgb);
-        Ok(())
-    }
-}

@@ -4,6 +4,7 @@
 //! OCIO's ACES 2.0 fixed functions.
 
 use platefarm_color::aces20::Aces20;
+use platefarm_color::spaces::P3_D65;
 use platefarm_color::{Display, OutputTransform, Primaries, View, REC709};
 use platefarm_testkit::Rng;
 
@@ -97,13 +98,6 @@ fn sdr_views_match_ocio_on_3000_colours() {
         println!("{} / {}: max {worst:.2e}", display.name(), view.name());
     }
 }
-
-const P3_D65: Primaries = Primaries {
-    red: [0.680, 0.320],
-    green: [0.265, 0.690],
-    blue: [0.150, 0.060],
-    white: [0.3127, 0.3290],
-};
 
 fn primaries_arg(p: &Primaries) -> String {
     [p.red, p.green, p.blue, p.white]
