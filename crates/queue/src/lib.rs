@@ -38,6 +38,18 @@ impl Default for FarmQueues {
 }
 
 impl FarmQueues {
+    /// The farm's queues named `<prefix>.chunks`, `<prefix>.events`, … (default prefix
+    /// `platefarm`), so several farms or tests can share a vhost.
+    pub fn with_prefix(prefix: &str, delivery_limit: u32) -> Self {
+        FarmQueues {
+            chunks: format!("{prefix}.chunks"),
+            chunks_dead: format!("{prefix}.chunks.dead"),
+            events: format!("{prefix}.events"),
+            events_dead: format!("{prefix}.events.dead"),
+            delivery_limit,
+        }
+    }
+
     pub fn specs(&self) -> Vec<QueueSpec> {
         vec![
             QueueSpec::new(&self.chunks_dead),
@@ -72,6 +84,8 @@ pub enum QueueError {
     Unavailable(String),
     #[error("the queue is closed")]
     Closed,
+    #[error("the consumer was cancelled")]
+    Cancelled,
 }
 
 impl QueueError {
@@ -112,6 +126,7 @@ impl QueueSpec {
 pub struct QueueDepth {
     pub ready: u64,
     pub unacked: u64,
+    pub consumers: u64,
 }
 
 #[async_trait]
@@ -120,6 +135,17 @@ pub trait WorkQueue: Send + Sync + 'static {
     async fn declare(&self, spec: &QueueSpec) -> Result<(), QueueError>;
     /// Stores a message durably; returns once it is confirmed.
     async fn publish(&self, queue: &str, payload: Vec<u8>) -> Result<(), QueueError>;
+    /// Many messages with pipelined confirms; Ok once all are confirmed.
+    async fn publish_batch(&self, queue: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        for p in payloads {
+            self.publish(queue, p).await?;
+        }
+        Ok(())
+    }
+    /// Cheap reachability check for /health/readyz.
+    async fn ping(&self) -> Result<(), QueueError> {
+        Ok(())
+    }
     /// Starts consuming with at most `prefetch` unacked deliveries.
     async fn consume(&self, queue: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError>;
     async fn depth(&self, queue: &str) -> Result<QueueDepth, QueueError>;
@@ -129,6 +155,10 @@ pub trait WorkQueue: Send + Sync + 'static {
 pub trait Consumer: Send {
     /// Waits for the next delivery.
     async fn next(&mut self) -> Result<Delivery, QueueError>;
+    /// Stops new deliveries; already-pushed ones are still returned, then `Cancelled`.
+    async fn cancel(&mut self) -> Result<(), QueueError> {
+        Ok(())
+    }
 }
 
 /// Settles one delivery. Implemented by each queue backend.

@@ -145,6 +145,7 @@ impl WorkQueue for MemoryQueue {
         Ok(QueueDepth {
             ready: q.ready.len() as u64,
             unacked: q.unacked.len() as u64,
+            consumers: 0,
         })
     }
 }
