@@ -93,6 +93,12 @@ pub enum QueueError {
     NoSuchQueue(String),
     #[error("queue {queue:?} was declared with different settings ({detail})")]
     Mismatch { queue: String, detail: String },
+    /// A configuration value is unusable (names the field).
+    #[error("queue configuration {field}: {problem}")]
+    Config { field: &'static str, problem: String },
+    /// The broker refused the operation (permissions): fixing it needs an operator.
+    #[error("the broker refused access to queue {queue:?} ({detail})")]
+    Refused { queue: String, detail: String },
     #[error("broker unavailable: {0}")]
     Unavailable(String),
     #[error("the queue is closed")]
