@@ -235,8 +235,6 @@ impl BrokerNode {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // Its own process group, so drop can kill the shell wrapper and beam together.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("starting {RABBITMQ_SERVER} as rabbitmq: {e}"));
@@ -263,20 +261,43 @@ impl BrokerNode {
 }
 
 impl Drop for BrokerNode {
+    /// Stops the node; if it is still running after that, kills exactly its own processes by
+    /// id (the beam from the node's pid file, checked to carry this node's name, and the
+    /// `runuser` we spawned). Never signals a process group.
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("rabbitmqctl")
-                .args(["-n", &self.node, "stop"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            // Whatever is left of the group (wrapper shell, beam, its port programs).
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", child.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.wait();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("timeout")
+            .args(["60", "rabbitmqctl", "-n", &self.node, "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Some(beam) = std::fs::read_to_string(self.dir.path().join("node.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            let ours = || {
+                std::fs::read(format!("/proc/{beam}/cmdline"))
+                    .map(|cmd| String::from_utf8_lossy(&cmd).contains(&self.node))
+                    .unwrap_or(false)
+            };
+            // `rabbitmqctl stop` returns as the node shuts down; give beam a moment to exit.
+            let start = Instant::now();
+            while ours() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if ours() {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &beam.to_string()])
+                    .stderr(Stdio::null())
+                    .status();
+            }
         }
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
     }
 }
 
