@@ -24,6 +24,7 @@ fn layer(name: &str) -> Option<u8> {
         "platefarm-imaging" | "platefarm-standards" | "platefarm-core" => 1,
         "platefarm-mhl" => 2,
         "platefarm-queue" | "platefarm-store" | "platefarm-catalog" | "platefarm-telemetry" => 3,
+        "platefarm-queue-amqp" => 3,
         "platefarm-dispatcher" | "platefarm-worker" => 4,
         "platefarm" => 5,
         _ => return None,
@@ -129,6 +130,7 @@ fn the_worker_sees_adapters_only_through_traits() {
     let worker = &graph["platefarm-worker"];
     for forbidden in [
         "lapin",
+        "platefarm-queue-amqp",
         "aws-sdk-s3",
         "sqlx",
         "platefarm-catalog",

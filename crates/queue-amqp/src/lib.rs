@@ -79,7 +79,8 @@ impl AmqpQueue {
     pub async fn connect(config: AmqpConfig) -> Result<Self, QueueError> {
         let uri = lapin::uri::AMQPUri::from_str(&config.url).map_err(|e| QueueError::Config {
             field: "url",
-            problem: format!("{e}"),
+            // The URL carries the password: name the problem, not the value.
+            problem: format!("not a usable amqp:// URL: {e}"),
         })?;
         let management = match &config.management_url {
             Some(url) => Some(management::Management::new(
@@ -172,7 +173,8 @@ impl Shared {
 
     pub(crate) async fn channel(&self, queue: &str) -> Result<Channel, QueueError> {
         let conn = self.connection().await?;
-        self.timed("channel.open", queue, conn.create_channel()).await
+        self.timed("channel.open", queue, conn.create_channel())
+            .await
     }
 
     fn lock_publishers(&self) -> std::sync::MutexGuard<'_, Vec<Channel>> {
@@ -300,7 +302,11 @@ impl WorkQueue for AmqpQueue {
         // On PRECONDITION_FAILED the broker has already closed the channel.
         if ch.status().connected() {
             let _ = s
-                .timed("channel.close", &spec.name, ch.close(200, "declared".into()))
+                .timed(
+                    "channel.close",
+                    &spec.name,
+                    ch.close(200, "declared".into()),
+                )
                 .await;
         }
         declared?;
@@ -376,7 +382,9 @@ impl WorkQueue for AmqpQueue {
             )
             .await;
         if ch.status().connected() {
-            let _ = s.timed("channel.close", queue, ch.close(200, "depth".into())).await;
+            let _ = s
+                .timed("channel.close", queue, ch.close(200, "depth".into()))
+                .await;
         }
         let q = q?;
         Ok(QueueDepth {

@@ -25,10 +25,14 @@ pub struct Management {
 impl Management {
     /// `url` is `http://host:port[/prefix]`; credentials are the AMQP ones.
     pub fn new(url: &str, user: &str, password: &str) -> Result<Self, QueueError> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| QueueError::Config {
-            field: "management_url",
-            problem: format!("{url:?}: only http:// is supported (loopback or private network)"),
-        })?;
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| QueueError::Config {
+                field: "management_url",
+                problem: format!(
+                    "{url:?}: only http:// is supported (loopback or private network)"
+                ),
+            })?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
@@ -97,7 +101,12 @@ impl Management {
             .read_to_end(&mut response)
             .await
             .map_err(io)?;
-        let bad = || QueueError::Unavailable(format!("management API {}: malformed HTTP response", self.authority));
+        let bad = || {
+            QueueError::Unavailable(format!(
+                "management API {}: malformed HTTP response",
+                self.authority
+            ))
+        };
         let head_end = response
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -145,7 +154,11 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -198,7 +211,10 @@ mod tests {
     #[test]
     fn urls() {
         let m = Management::new("http://127.0.0.1:15672/", "guest", "guest").unwrap();
-        assert_eq!((m.authority.as_str(), m.base_path.as_str()), ("127.0.0.1:15672", ""));
+        assert_eq!(
+            (m.authority.as_str(), m.base_path.as_str()),
+            ("127.0.0.1:15672", "")
+        );
         let m = Management::new("http://h:1/rabbit", "u", "p").unwrap();
         assert_eq!(m.base_path, "/rabbit");
         assert!(Management::new("https://h:1", "u", "p").is_err());

@@ -27,7 +27,10 @@ pub fn declare_arguments(spec: &QueueSpec) -> FieldTable {
         args.insert("x-dead-letter-routing-key".into(), long_string(dlq));
         // at-least-once dead-lettering keeps the message in the source queue until the
         // dead-letter queue has confirmed it; RabbitMQ requires reject-publish overflow for it.
-        args.insert("x-dead-letter-strategy".into(), long_string("at-least-once"));
+        args.insert(
+            "x-dead-letter-strategy".into(),
+            long_string("at-least-once"),
+        );
         args.insert("x-overflow".into(), long_string("reject-publish"));
     }
     args
@@ -171,7 +174,11 @@ mod tests {
     fn limits_map_to_returns() {
         assert_eq!(broker_delivery_limit(5), 4);
         assert_eq!(broker_delivery_limit(1), 0);
-        assert_eq!(broker_delivery_limit(0), 0, "clamped like QueueSpec::delivery_limit");
+        assert_eq!(
+            broker_delivery_limit(0),
+            0,
+            "clamped like QueueSpec::delivery_limit"
+        );
         assert_eq!(broker_delivery_limit(u32::MAX), i32::MAX);
     }
 
@@ -180,7 +187,10 @@ mod tests {
         let args = declare_arguments(&QueueSpec::new("dead"));
         assert!(!args.contains_key("x-delivery-limit"));
         let args = declare_arguments(&QueueSpec::new("work").dead_letter_to("dead"));
-        assert_eq!(header_text(&args, "x-dead-letter-routing-key").as_deref(), Some("dead"));
+        assert_eq!(
+            header_text(&args, "x-dead-letter-routing-key").as_deref(),
+            Some("dead")
+        );
         assert_eq!(header_int(&args, "x-delivery-limit"), Some(4));
     }
 }

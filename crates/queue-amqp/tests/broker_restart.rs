@@ -39,7 +39,9 @@ fn counter(registry: &prometheus::Registry, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consume_and_publish_survive_a_broker_restart() {
-    let mut node = tokio::task::spawn_blocking(BrokerNode::start).await.unwrap();
+    let mut node = tokio::task::spawn_blocking(BrokerNode::start)
+        .await
+        .unwrap();
     let registry = prometheus::Registry::new();
     let amqp = AmqpQueue::connect(AmqpConfig {
         url: node.url(),
@@ -56,12 +58,18 @@ async fn consume_and_publish_survive_a_broker_restart() {
     let q = Arc::new(Retrying::new(amqp, policy, &registry).unwrap());
     q.declare(&QueueSpec::new("work.dead")).await.unwrap();
     // Every restart returns what consumers held, and 3.10 counts that as a delivery.
-    q.declare(&QueueSpec::new("work").delivery_limit(50).dead_letter_to("work.dead"))
-        .await
-        .unwrap();
+    q.declare(
+        &QueueSpec::new("work")
+            .delivery_limit(50)
+            .dead_letter_to("work.dead"),
+    )
+    .await
+    .unwrap();
     q.publish_batch(
         "work",
-        (0..BEFORE).map(|i| format!("msg-{i}").into_bytes()).collect(),
+        (0..BEFORE)
+            .map(|i| format!("msg-{i}").into_bytes())
+            .collect(),
     )
     .await
     .unwrap();
@@ -129,14 +137,21 @@ async fn consume_and_publish_survive_a_broker_restart() {
         .unwrap()
         .expect("consumer loop survived the restart without an error");
 
-    let t = tally.lock().unwrap();
+    let t = std::mem::take(&mut *tally.lock().unwrap());
     assert!(
         acked_while_down < BEFORE as usize,
         "the restart happened mid-stream ({acked_while_down} acked by then)"
     );
     for id in 0..TOTAL {
-        assert!(t.received.get(&id).copied().unwrap_or(0) >= 1, "msg-{id} never consumed");
-        assert_eq!(t.acked.get(&id).copied(), Some(1), "msg-{id} acked exactly once");
+        assert!(
+            t.received.get(&id).copied().unwrap_or(0) >= 1,
+            "msg-{id} never consumed"
+        );
+        assert_eq!(
+            t.acked.get(&id).copied(),
+            Some(1),
+            "msg-{id} acked exactly once"
+        );
     }
     assert_eq!(t.acked.len() as u32, TOTAL);
     assert!(
@@ -153,6 +168,5 @@ async fn consume_and_publish_survive_a_broker_restart() {
         t.lost_acks,
         counter(&registry, "platefarm_queue_retries_total")
     );
-    drop(t);
     drop(node);
 }

@@ -30,12 +30,23 @@ async fn declared_topology_is_quorum_with_at_least_once_dead_lettering() {
     let vhost = Vhost::new();
     let q = connect(&vhost, false).await;
     q.declare(&QueueSpec::new("jobs.dead")).await.unwrap();
-    q.declare(&QueueSpec::new("jobs").delivery_limit(5).dead_letter_to("jobs.dead"))
-        .await
-        .unwrap();
+    q.declare(
+        &QueueSpec::new("jobs")
+            .delivery_limit(5)
+            .dead_letter_to("jobs.dead"),
+    )
+    .await
+    .unwrap();
     let listing = rabbitmqctl(&[
-        "list_queues", "-p", vhost.name(), "--no-table-headers", "--silent", "name", "type",
-        "durable", "arguments",
+        "list_queues",
+        "-p",
+        vhost.name(),
+        "--no-table-headers",
+        "--silent",
+        "name",
+        "type",
+        "durable",
+        "arguments",
     ]);
     let jobs = listing
         .lines()
@@ -97,10 +108,15 @@ async fn batch_of_1000_arrives_complete() {
     let vhost = Vhost::new();
     let q = connect(&vhost, false).await;
     q.declare(&QueueSpec::new("batch")).await.unwrap();
-    let payloads: Vec<Vec<u8>> = (0..1000u32).map(|i| format!("chunk-{i}").into_bytes()).collect();
+    let payloads: Vec<Vec<u8>> = (0..1000u32)
+        .map(|i| format!("chunk-{i}").into_bytes())
+        .collect();
     q.publish_batch("batch", payloads.clone()).await.unwrap();
     let depth = q.depth("batch").await.unwrap();
-    assert_eq!(depth.ready, 1000, "all confirmed before publish_batch returned");
+    assert_eq!(
+        depth.ready, 1000,
+        "all confirmed before publish_batch returned"
+    );
     let mut c = q.consume("batch", 200).await.unwrap();
     for want in &payloads {
         let d = tokio::time::timeout(Duration::from_secs(10), c.next())
@@ -134,9 +150,13 @@ async fn a_broker_dead_lettered_message_names_the_limit() {
     let vhost = Vhost::new();
     let q = connect(&vhost, false).await;
     q.declare(&QueueSpec::new("l.dead")).await.unwrap();
-    q.declare(&QueueSpec::new("l").delivery_limit(1).dead_letter_to("l.dead"))
-        .await
-        .unwrap();
+    q.declare(
+        &QueueSpec::new("l")
+            .delivery_limit(1)
+            .dead_letter_to("l.dead"),
+    )
+    .await
+    .unwrap();
     q.publish("l", b"once".to_vec()).await.unwrap();
     let mut c = q.consume("l", 1).await.unwrap();
     c.next().await.unwrap().requeue().await.unwrap();
@@ -149,7 +169,10 @@ async fn a_broker_dead_lettered_message_names_the_limit() {
         d.death_reason.as_deref(),
         Some("delivery limit 1 reached in \"l\"")
     );
-    assert_eq!(d.delivery_count, 1, "first delivery from the dead-letter queue");
+    assert_eq!(
+        d.delivery_count, 1,
+        "first delivery from the dead-letter queue"
+    );
     d.ack().await.unwrap();
 }
 
@@ -160,7 +183,10 @@ async fn configuration_and_reachability_errors() {
         ..AmqpConfig::default()
     })
     .await;
-    assert!(matches!(bad_url, Err(QueueError::Config { field: "url", .. })));
+    assert!(matches!(
+        bad_url,
+        Err(QueueError::Config { field: "url", .. })
+    ));
     let bad_mgmt = AmqpQueue::connect(AmqpConfig {
         management_url: Some("https://127.0.0.1:15672".into()),
         ..AmqpConfig::default()
@@ -168,7 +194,10 @@ async fn configuration_and_reachability_errors() {
     .await;
     assert!(matches!(
         bad_mgmt,
-        Err(QueueError::Config { field: "management_url", .. })
+        Err(QueueError::Config {
+            field: "management_url",
+            ..
+        })
     ));
     // A port nobody listens on: refused at once, retryable.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -182,7 +211,11 @@ async fn configuration_and_reachability_errors() {
         ..AmqpConfig::default()
     })
     .await;
-    assert!(matches!(&down, Err(e) if e.is_retryable()), "{:?}", down.err());
+    assert!(
+        matches!(&down, Err(e) if e.is_retryable()),
+        "{:?}",
+        down.err()
+    );
     let vhost = Vhost::new();
     let q = connect(&vhost, false).await;
     q.ping().await.expect("ping");

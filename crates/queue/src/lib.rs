@@ -95,7 +95,10 @@ pub enum QueueError {
     Mismatch { queue: String, detail: String },
     /// A configuration value is unusable (names the field).
     #[error("queue configuration {field}: {problem}")]
-    Config { field: &'static str, problem: String },
+    Config {
+        field: &'static str,
+        problem: String,
+    },
     /// The broker refused the operation (permissions): fixing it needs an operator.
     #[error("the broker refused access to queue {queue:?} ({detail})")]
     Refused { queue: String, detail: String },

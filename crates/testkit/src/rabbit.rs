@@ -222,7 +222,10 @@ impl BrokerNode {
             ("RABBITMQ_LOG_BASE", path(&d.join("log"))),
             ("RABBITMQ_PID_FILE", path(&d.join("node.pid"))),
             ("RABBITMQ_CONFIG_FILE", path(&d.join("rabbitmq.conf"))),
-            ("RABBITMQ_ENABLED_PLUGINS_FILE", path(&d.join("enabled_plugins"))),
+            (
+                "RABBITMQ_ENABLED_PLUGINS_FILE",
+                path(&d.join("enabled_plugins")),
+            ),
             ("RABBITMQ_CONF_ENV_FILE", path(&d.join("rabbitmq-env.conf"))),
             ("ERL_EPMD_ADDRESS", HOST.into()),
         ];
