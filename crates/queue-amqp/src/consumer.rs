@@ -113,6 +113,8 @@ struct AmqpSettle {
     queue: String,
     /// `None` when the queue was not declared through this `AmqpQueue` (spec unknown).
     reject_to: Option<String>,
+    /// A copy for `reject`'s republish (the `Delivery` owns the original). Chunk and event
+    /// messages are a few hundred bytes, so the copy is cheaper than sharing.
     payload: Vec<u8>,
 }
 

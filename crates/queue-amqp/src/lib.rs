@@ -74,9 +74,17 @@ pub(crate) struct Shared {
 }
 
 impl AmqpQueue {
-    /// Checks the configuration and opens the connection (so a wrong URL fails here, not on
-    /// the first publish).
+    /// Checks the configuration and opens the connection (so a wrong URL or an unreachable
+    /// broker fails here, not on the first publish).
     pub async fn connect(config: AmqpConfig) -> Result<Self, QueueError> {
+        let queue = Self::new(config)?;
+        queue.shared.connection().await?;
+        Ok(queue)
+    }
+
+    /// Checks the configuration only; the first call connects. For a service that must start
+    /// while the broker is still down: wrap it in `Retrying` and the first calls wait for it.
+    pub fn new(config: AmqpConfig) -> Result<Self, QueueError> {
         let uri = lapin::uri::AMQPUri::from_str(&config.url).map_err(|e| QueueError::Config {
             field: "url",
             // The URL carries the password: name the problem, not the value.
@@ -96,7 +104,7 @@ impl AmqpQueue {
                 problem: "must be > 0".into(),
             });
         }
-        let queue = AmqpQueue {
+        Ok(AmqpQueue {
             shared: Arc::new(Shared {
                 vhost: uri.vhost.clone(),
                 config,
@@ -105,9 +113,7 @@ impl AmqpQueue {
                 idle_publishers: Mutex::new(Vec::new()),
                 specs: Mutex::new(HashMap::new()),
             }),
-        };
-        queue.shared.connection().await?;
-        Ok(queue)
+        })
     }
 
     /// The virtual host from the URL.

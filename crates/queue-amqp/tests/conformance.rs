@@ -216,6 +216,15 @@ async fn configuration_and_reachability_errors() {
         "{:?}",
         down.err()
     );
+    // `new` does not connect: a service can start before the broker, and calls fail
+    // retryably until it is there.
+    let lazy = AmqpQueue::new(AmqpConfig {
+        url: format!("amqp://guest:guest@127.0.0.1:{closed}/%2f"),
+        op_timeout: Duration::from_secs(2),
+        ..AmqpConfig::default()
+    })
+    .expect("a valid configuration");
+    assert!(matches!(lazy.ping().await, Err(e) if e.is_retryable()));
     let vhost = Vhost::new();
     let q = connect(&vhost, false).await;
     q.ping().await.expect("ping");
