@@ -50,10 +50,7 @@ fn a_good_request_parses_with_defaults_and_generated_id() {
     let s = &t.shots[0];
     assert_eq!(
         s.render_range(),
-        FrameRange {
-            start: 86396,
-            end: 86427
-        }
+        FrameRange::new(86396, 86427).unwrap()
     );
     assert_eq!(s.output.compression, Compression::Zip);
     assert_eq!(s.output.pixel, PixelType::Float);

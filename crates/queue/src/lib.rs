@@ -19,8 +19,8 @@ pub use retry::{RetryPolicy, Retrying};
 /// Queue names and limits shared by dispatcher and workers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FarmQueues {
-    /// Prepended (with a `.`) to every name by [`FarmQueues::with_prefix`], so tests sharing one
-    /// broker never see each other's messages. `None` in production.
+    /// Set by [`FarmQueues::with_prefix`]: the names are `<prefix>.chunks`, … so farms or tests
+    /// sharing a vhost never see each other's messages. `None` for the default names.
     pub prefix: Option<String>,
     pub chunks: String,
     pub chunks_dead: String,
@@ -48,18 +48,17 @@ impl Default for FarmQueues {
 }
 
 impl FarmQueues {
-    /// The default names under `prefix` (e.g. `t42.platefarm.chunks`).
-    pub fn with_prefix(prefix: impl Into<String>) -> Self {
-        let prefix = prefix.into();
-        let d = FarmQueues::default();
-        let p = |name: &str| format!("{prefix}.{name}");
+    /// The farm's queues named `<prefix>.chunks`, `<prefix>.events`, … (the default prefix is
+    /// `platefarm`), so several farms or tests can share a vhost.
+    pub fn with_prefix(prefix: &str, delivery_limit: u32) -> Self {
         FarmQueues {
-            chunks: p(&d.chunks),
-            chunks_dead: p(&d.chunks_dead),
-            events: p(&d.events),
-            events_dead: p(&d.events_dead),
-            prefix: Some(prefix),
-            ..d
+            prefix: Some(prefix.to_string()),
+            chunks: format!("{prefix}.chunks"),
+            chunks_dead: format!("{prefix}.chunks.dead"),
+            events: format!("{prefix}.events"),
+            events_dead: format!("{prefix}.events.dead"),
+            delivery_limit,
+            ..FarmQueues::default()
         }
     }
 
