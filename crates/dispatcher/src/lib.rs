@@ -222,6 +222,8 @@ impl Dispatcher {
                 fdl_path: shot.fdl_path.clone(),
                 fdl: shot.fdl.clone(),
                 output: shot.output,
+                input_colorspace: shot.input_colorspace.clone(),
+                proxy: shot.proxy.clone(),
             };
             if let Err(source) = self
                 .queue

@@ -115,7 +115,8 @@ impl InputTransform {
     /// the result does not depend on how the runs are split).
     pub fn apply(&self, rgb: &mut [f32]) {
         if let Some(p) = &self.to_aces {
-            rgb.par_chunks_mut(3 * 4096).for_each(|run| p.apply_rgb(run));
+            rgb.par_chunks_mut(3 * 4096)
+                .for_each(|run| p.apply_rgb(run));
         }
     }
 }
@@ -145,8 +146,8 @@ impl ProxyFormat {
 pub struct ProxySpec {
     pub format: ProxyFormat,
     pub output: OutputTransform,
-    /// The AMF's look, applied to the proxy only.
-    pub look: Option<CdlLook>,
+    /// The AMF's looks, in order, applied to the proxy only.
+    pub looks: Vec<CdlLook>,
     /// JPEG quality 1–100 (ignored for PNG).
     pub quality: u8,
     /// Box-downscaled by a whole factor to at most this width; `None` keeps full resolution.
@@ -270,18 +271,16 @@ fn exr_header(bytes: &[u8]) -> FrameHeader {
     }
 }
 
-fn decode(
-    bytes: &[u8],
-    format: InputFormat,
-    spec: &PlateSpec,
-) -> Result<Decoded, ImagingError> {
+fn decode(bytes: &[u8], format: InputFormat, spec: &PlateSpec) -> Result<Decoded, ImagingError> {
     let input = || {
-        spec.input.as_ref().ok_or_else(|| ImagingError::Unsupported {
-            what: format!(
+        spec.input
+            .as_ref()
+            .ok_or_else(|| ImagingError::Unsupported {
+                what: format!(
                 "{} input needs an input colour space (camera raw is the only input without one)",
                 format.name()
             ),
-        })
+            })
     };
     let (mut decoded, transform) = match format {
         InputFormat::Dng => {
@@ -336,11 +335,16 @@ fn decode(
 /// transform and 8-bit encode.
 pub fn render_proxy(img: &RgbImage, proxy: &ProxySpec) -> Result<ProxyImage, ImagingError> {
     let graded;
-    let src = match &proxy.look {
-        Some(look) => {
+    let src = if proxy.looks.is_empty() {
+        img
+    } else {
+        {
             let mut data = img.data.clone();
-            data.par_chunks_mut(3 * 4096)
-                .for_each(|run| look.apply_rgb(run));
+            data.par_chunks_mut(3 * 4096).for_each(|run| {
+                for look in &proxy.looks {
+                    look.apply_rgb(run);
+                }
+            });
             graded = RgbImage {
                 width: img.width,
                 height: img.height,
@@ -348,7 +352,6 @@ pub fn render_proxy(img: &RgbImage, proxy: &ProxySpec) -> Result<ProxyImage, Ima
             };
             &graded
         }
-        None => img,
     };
     let max_width = proxy.max_width.unwrap_or(src.width);
     let (width, height, rgb8) = preview_rgb8_with(src, max_width, &proxy.output);
@@ -391,7 +394,12 @@ pub fn render_plate(
     // The EXR encoder is single-threaded: the proxy renders beside it.
     let (exr, proxy) = rayon::join(
         || encode_exr(&img, &spec.exr, &header),
-        || spec.proxy.as_ref().map(|p| render_proxy(&img, p)).transpose(),
+        || {
+            spec.proxy
+                .as_ref()
+                .map(|p| render_proxy(&img, p))
+                .transpose()
+        },
     );
     Ok(PlateOutput {
         format,
@@ -424,8 +432,11 @@ mod tests {
             InputFormat::Dpx
         );
         assert_eq!(
-            InputFormat::sniff(&[0x76, 0x2f, 0x31, 0x01, 2, 0, 0, 0], Some(InputFormat::Dpx))
-                .unwrap(),
+            InputFormat::sniff(
+                &[0x76, 0x2f, 0x31, 0x01, 2, 0, 0, 0],
+                Some(InputFormat::Dpx)
+            )
+            .unwrap(),
             InputFormat::Exr
         );
         let e = InputFormat::sniff(b"GIF89a..", Some(InputFormat::Dpx)).unwrap_err();

@@ -11,7 +11,7 @@ pub mod metrics;
 pub mod render;
 
 use platefarm_core::{
-    plate_key, ChunkMessage, ChunkOutcome, ClipPattern, ResultEvent, WIRE_VERSION,
+    plate_key, proxy_key, ChunkMessage, ChunkOutcome, ClipPattern, ResultEvent, WIRE_VERSION,
 };
 use platefarm_queue::{Delivery, FarmQueues, QueueError, WorkQueue};
 use platefarm_store::{ObjectStore, StoreError};
@@ -19,7 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use metrics::WorkerMetrics;
-pub use render::{FrameJob, ImagingRenderer, RenderFailure, Renderer};
+pub use render::{
+    ChunkContext, FrameJob, ImagingRenderer, ProxyBytes, RenderFailure, RenderedFrame, Renderer,
+};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -203,6 +205,10 @@ impl Worker {
         let mut outputs = Vec::with_capacity(msg.frames.n_frames() as usize);
         for frame in msg.frames.frames() {
             let out_key = plate_key(&msg.output_location, &msg.shot, frame);
+            let proxy_key = msg
+                .proxy
+                .as_ref()
+                .map(|p| proxy_key(&msg.output_location, &msg.shot, frame, p.format));
             // A redelivered chunk resumes: outputs are written atomically, so one that exists
             // was completely written by the earlier attempt of this very chunk.
             if delivery_count > 1
@@ -215,6 +221,7 @@ impl Worker {
             {
                 self.metrics.frames_resumed.inc();
                 outputs.push(out_key);
+                outputs.extend(proxy_key);
                 continue;
             }
             let started = Instant::now();
@@ -233,12 +240,19 @@ impl Worker {
             self.pool.spawn(move || {
                 let _ = tx.send(renderer.render(&input, &job));
             });
-            let bytes = rx
+            let rendered = rx
                 .await
                 .map_err(|_| ChunkError::Retryable("render pool dropped the job".into()))?
                 .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
+            // The proxy first: a plate that exists (the resume check above) has its proxy.
+            if let (Some(key), Some(proxy)) = (&proxy_key, rendered.proxy) {
+                self.store
+                    .put(key, proxy.bytes)
+                    .await
+                    .map_err(store_failure)?;
+            }
             self.store
-                .put(&out_key, bytes)
+                .put(&out_key, rendered.plate)
                 .await
                 .map_err(store_failure)?;
             self.metrics.frames_rendered.inc();
@@ -247,6 +261,7 @@ impl Worker {
                 .observe(started.elapsed().as_secs_f64());
             stats.frames_rendered += 1;
             outputs.push(out_key);
+            outputs.extend(proxy_key);
         }
         Ok(outputs)
     }
