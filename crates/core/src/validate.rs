@@ -419,7 +419,9 @@ fn walk_input_colorspace(
             w.err(&p, reason);
         }
     }
-    let Some(clip) = input_clip.filter(|c| !c.ends_with('/')) else {
+    // A folder's format is known once the dispatcher lists it; a bad pattern is reported already.
+    let Some(clip) = input_clip.filter(|c| !c.ends_with('/') && ClipPattern::parse(c).is_ok())
+    else {
         return name;
     };
     match InputKind::from_path(clip) {
