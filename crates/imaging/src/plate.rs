@@ -62,24 +62,25 @@ impl InputFormat {
         self == InputFormat::Dng
     }
 
-    /// The format of `bytes`, from their magic number. TIFF and DNG share one: `hint` (the
-    /// file extension) decides when it names either, otherwise the DNGVersion tag does.
+    /// The format of `bytes`, from their magic number; TIFF and DNG share one, and the
+    /// DNGVersion tag tells them apart. `hint` (the file extension) only names the format in
+    /// messages, or decides when a TIFF-magic file's first IFD cannot be read.
     pub fn sniff(bytes: &[u8], hint: Option<InputFormat>) -> Result<Self, ImagingError> {
         match bytes.get(..4) {
             Some(b"SDPX" | b"XPDS") => Ok(InputFormat::Dpx),
             Some([0x76, 0x2f, 0x31, 0x01]) => Ok(InputFormat::Exr),
-            Some(b"II*\0" | b"MM\0*") => match hint {
-                Some(h @ (InputFormat::Dng | InputFormat::Tiff)) => Ok(h),
-                _ => {
-                    let (tiff, first) = tiff_ifd::Tiff::parse(bytes)?;
-                    let (ifd, _) = tiff.read_ifd(first)?;
-                    Ok(if ifd.get(DNG_VERSION_TAG).is_some() {
-                        InputFormat::Dng
-                    } else {
-                        InputFormat::Tiff
-                    })
+            Some(b"II*\0" | b"MM\0*") => {
+                // The DNGVersion tag decides; a first IFD too broken to read leaves it to the
+                // file name, and the decoder then reports what is broken.
+                let first_ifd = tiff_ifd::Tiff::parse(bytes)
+                    .and_then(|(tiff, first)| tiff.read_ifd(first).map(|(ifd, _)| ifd));
+                match (first_ifd, hint) {
+                    (Ok(ifd), _) if ifd.get(DNG_VERSION_TAG).is_some() => Ok(InputFormat::Dng),
+                    (Ok(_), _) => Ok(InputFormat::Tiff),
+                    (Err(_), Some(h @ (InputFormat::Dng | InputFormat::Tiff))) => Ok(h),
+                    (Err(e), _) => Err(e),
                 }
-            },
+            }
             Some(magic) => Err(ImagingError::Unsupported {
                 what: format!(
                     "input format with magic {magic:02x?} (DNG, DPX, OpenEXR or TIFF{})",
