@@ -370,14 +370,25 @@ pub fn render_proxy(img: &RgbImage, proxy: &ProxySpec) -> Result<ProxyImage, Ima
     })
 }
 
+/// Input bytes of one frame → ACES2065-1 (unframed), with what the file's header says
+/// (timecode, frame rate, camera): the decode half of [`render_plate`], for tools that encode
+/// something else.
+pub fn decode_to_aces(
+    input: &[u8],
+    spec: &PlateSpec,
+) -> Result<(InputFormat, RgbImage, FrameHeader), ImagingError> {
+    let format = InputFormat::sniff(input, spec.format_hint)?;
+    let Decoded { img, header } = decode(input, format, spec)?;
+    Ok((format, img, header))
+}
+
 /// Input bytes of one frame → ACES2065-1 plate (OpenEXR) and optional review proxy.
 pub fn render_plate(
     input: &[u8],
     frame: u32,
     spec: &PlateSpec,
 ) -> Result<PlateOutput, ImagingError> {
-    let format = InputFormat::sniff(input, spec.format_hint)?;
-    let Decoded { mut img, header } = decode(input, format, spec)?;
+    let (format, mut img, header) = decode_to_aces(input, spec)?;
     if let Some(f) = &spec.framing {
         let data = reframe(&img.data, img.width, img.height, 3, f)?;
         img = RgbImage {

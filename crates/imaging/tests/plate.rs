@@ -102,10 +102,7 @@ fn dpx_carries_timecode_and_frame_rate_into_the_plate() {
     let meta = exr::meta::MetaData::read_from_buffered(Cursor::new(&out.exr), false).unwrap();
     let h = &meta.headers[0];
     let tc = h.shared_attributes.time_code.unwrap();
-    assert_eq!(
-        (tc.hours, tc.minutes, tc.seconds, tc.frame),
-        (1, 2, 3, 4)
-    );
+    assert_eq!((tc.hours, tc.minutes, tc.seconds, tc.frame), (1, 2, 3, 4));
     assert_eq!(h.own_attributes.frames_per_second, Some((24000, 1001)));
     // EXR input keeps its own timecode too.
     let again = im::render_plate(
@@ -203,7 +200,10 @@ fn bytes_do_not_depend_on_thread_count() {
             .install(|| im::render_plate(&input, 3, &spec).unwrap())
     };
     let (one, four) = (render(1), render(4));
-    assert!(one == four, "plates or proxies differ between 1 and 4 threads");
+    assert!(
+        one == four,
+        "plates or proxies differ between 1 and 4 threads"
+    );
     assert_eq!((one.width, one.height), (136, 68));
 }
 
@@ -241,14 +241,12 @@ fn broken_or_unmanaged_input_fails_with_the_reason() {
     assert!(err.to_string().contains("DPX truncated"), "{err}");
     let err = im::render_plate(&good, 1, &im::PlateSpec::default()).unwrap_err();
     assert!(
-        err.to_string().contains("DPX input needs an input colour space"),
+        err.to_string()
+            .contains("DPX input needs an input colour space"),
         "{err}"
     );
     let err = im::render_plate(b"GIF89a\0\0\0\0", 1, &logc_spec()).unwrap_err();
-    assert!(
-        err.to_string().contains("the file name says DPX"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("the file name says DPX"), "{err}");
     let err = im::render_plate(b"", 1, &logc_spec()).unwrap_err();
     assert!(err.to_string().contains("0 bytes"), "{err}");
 }

@@ -102,7 +102,12 @@ async fn a_dpx_and_a_dng_shot_deliver_every_plate_and_proxy() {
     );
     for (shot, (first, last), ext, size) in [
         (dng_shot.as_str(), dng_range, "png", (1920, 960)),
-        ("SH030", (DPX_FIRST, DPX_FIRST + FRAMES - 1), "jpg", (320, 180)),
+        (
+            "SH030",
+            (DPX_FIRST, DPX_FIRST + FRAMES - 1),
+            "jpg",
+            (320, 180),
+        ),
     ] {
         for f in first..=last {
             let plate = root.join(format!("plates/{shot}/{shot}.{f:07}.exr"));
@@ -110,8 +115,8 @@ async fn a_dpx_and_a_dng_shot_deliver_every_plate_and_proxy() {
                 .unwrap_or_else(|e| panic!("{}: {e}", plate.display()));
             assert_eq!((img.width, img.height), size, "{}", plate.display());
             let proxy = root.join(format!("plates/{shot}/proxy/{shot}.{f:07}.{ext}"));
-            let bytes = std::fs::read(&proxy)
-                .unwrap_or_else(|e| panic!("{}: {e}", proxy.display()));
+            let bytes =
+                std::fs::read(&proxy).unwrap_or_else(|e| panic!("{}: {e}", proxy.display()));
             match ext {
                 "png" => {
                     assert_eq!(&bytes[1..4], b"PNG");
@@ -123,8 +128,8 @@ async fn a_dpx_and_a_dng_shot_deliver_every_plate_and_proxy() {
         }
     }
     // The DPX plates are the renderer's plates of the same frames, with the DPX timecode.
-    let plate = std::fs::read(root.join(format!("plates/SH030/SH030.{:07}.exr", DPX_FIRST + 2)))
-        .unwrap();
+    let plate =
+        std::fs::read(root.join(format!("plates/SH030/SH030.{:07}.exr", DPX_FIRST + 2))).unwrap();
     let tc = exr::meta::MetaData::read_from_buffered(std::io::Cursor::new(&plate), false)
         .unwrap()
         .headers[0]

@@ -4,7 +4,9 @@
 //! `convert --amf` does; broken input and missing colour spaces fail with their reasons.
 
 use platefarm::convert::ConvertArgs;
-use platefarm_core::{ChunkMessage, FrameRange, OutputOptions, PixelType, ProxyFormat, ProxyOptions};
+use platefarm_core::{
+    ChunkMessage, FrameRange, OutputOptions, PixelType, ProxyFormat, ProxyOptions,
+};
 use platefarm_imaging as im;
 use platefarm_worker::{FrameJob, ImagingRenderer, RenderedFrame, Renderer};
 use std::path::Path;
@@ -57,7 +59,11 @@ fn amf(input_transform: Option<&str>, cdl: bool) -> String {
     )
 }
 
-fn message(pattern: &str, input_colorspace: Option<&str>, proxy: Option<ProxyOptions>) -> ChunkMessage {
+fn message(
+    pattern: &str,
+    input_colorspace: Option<&str>,
+    proxy: Option<ProxyOptions>,
+) -> ChunkMessage {
     ChunkMessage {
         version: 1,
         turnover_id: "T".into(),
@@ -78,7 +84,11 @@ fn message(pattern: &str, input_colorspace: Option<&str>, proxy: Option<ProxyOpt
     }
 }
 
-fn render(msg: &ChunkMessage, amf_text: Option<&str>, input: &[u8]) -> Result<RenderedFrame, String> {
+fn render(
+    msg: &ChunkMessage,
+    amf_text: Option<&str>,
+    input: &[u8],
+) -> Result<RenderedFrame, String> {
     let r = ImagingRenderer::default();
     let context = r
         .prepare(msg, None, amf_text.map(str::as_bytes))
@@ -215,7 +225,11 @@ fn dpx_exr_and_tiff_plates_match_opencolorio_and_convert() {
         let out = dir.path().join(format!("{}.exr", case.file));
         platefarm::convert::run(&convert_args(&path, &out, case.space)).unwrap();
         let theirs = decode(&std::fs::read(&out).unwrap());
-        assert!(ours.data == theirs.data, "{}: plate differs from convert", case.name);
+        assert!(
+            ours.data == theirs.data,
+            "{}: plate differs from convert",
+            case.name
+        );
     }
 }
 
@@ -255,7 +269,10 @@ fn the_proxy_applies_the_amf_look_as_convert_does() {
         let msg = message("clips/in.%04d.dpx", None, Some(proxy));
         let graded = render(&msg, Some(&graded_amf), &case.bytes).unwrap();
         let plain = render(&msg, Some(&amf(Some(LOGC3_IDT), false)), &case.bytes).unwrap();
-        assert!(graded.plate == plain.plate, "the look must stay out of the plate");
+        assert!(
+            graded.plate == plain.plate,
+            "the look must stay out of the plate"
+        );
         let (graded, plain) = (graded.proxy.unwrap(), plain.proxy.unwrap());
         assert_eq!(graded.format, format);
         // convert's proxy of the same frame with the same AMF: the same bytes.
@@ -269,7 +286,10 @@ fn the_proxy_applies_the_amf_look_as_convert_does() {
         );
         if format == ProxyFormat::Png {
             let mean = png_mean_diff(&graded.bytes, &plain.bytes);
-            assert!(mean > 3.0, "the look moves the proxy by only {mean} codes on average");
+            assert!(
+                mean > 3.0,
+                "the look moves the proxy by only {mean} codes on average"
+            );
         }
     }
 }
@@ -278,7 +298,12 @@ fn the_proxy_applies_the_amf_look_as_convert_does() {
 fn missing_or_disagreeing_colour_spaces_and_broken_frames_fail_with_reasons() {
     let case = cases().remove(0);
     let dpx = "clips/in.%04d.dpx";
-    let err = render(&message(dpx, None, None), Some(&amf(None, true)), &case.bytes).unwrap_err();
+    let err = render(
+        &message(dpx, None, None),
+        Some(&amf(None, true)),
+        &case.bytes,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         "DPX input needs an input colour space: give input_colorspace or an AMF with an input transform"
@@ -307,8 +332,10 @@ fn missing_or_disagreeing_colour_spaces_and_broken_frames_fail_with_reasons() {
     )
     .unwrap_err();
     assert!(err.contains("DPX truncated"), "{err}");
-    let mut bad_view = ProxyOptions::default();
-    bad_view.view = "Filmic".into();
+    let bad_view = ProxyOptions {
+        view: "Filmic".into(),
+        ..Default::default()
+    };
     let err = render(
         &message(dpx, Some("ARRI LogC3 (EI800)"), Some(bad_view)),
         None,
