@@ -271,9 +271,11 @@ pub async fn resolve_shot(
 /// The AMF's input transform, resolved to a colour-space name (the AMF was checked already).
 pub fn amf_input_transform(bytes: &[u8]) -> Option<platefarm_core::AmfInput> {
     let amf = platefarm_standards::amf::Amf::parse(std::str::from_utf8(bytes).ok()?).ok()?;
-    let (id, applied) = amf.input_transform.clone()?;
-    let space = amf.resolve().ok()?.input?;
-    Some(platefarm_core::AmfInput { id, space, applied })
+    let (id, applied) = amf.input_transform?;
+    match platefarm_standards::amf::lookup(&id)? {
+        ("input", space) => Some(platefarm_core::AmfInput { id, space, applied }),
+        _ => None,
+    }
 }
 
 /// Non-raw frames need an input colour space, and the shot's and the AMF's must agree.

@@ -175,21 +175,17 @@ impl Renderer for ImagingRenderer {
                 Amf::parse(&t).map_err(|e| RenderFailure(format!("AMF {amf_name:?}: {e}")))
             })
             .transpose()?;
-        let amf_input = match &amf {
-            Some(a) => match &a.input_transform {
-                None => None,
-                Some((id, applied)) => {
-                    let resolved = a
-                        .resolve()
-                        .map_err(|e| RenderFailure(format!("AMF {amf_name:?}: {e}")))?;
-                    resolved.input.map(|space| AmfInput {
-                        id: id.clone(),
-                        space,
-                        applied: *applied,
-                    })
-                }
-            },
+        let amf_input = match amf.as_ref().and_then(|a| a.input_transform.as_ref()) {
             None => None,
+            Some((id, applied)) => match platefarm_standards::amf::lookup(id) {
+                Some(("input", space)) => Some(AmfInput {
+                    id: id.clone(),
+                    space,
+                    applied: *applied,
+                }),
+                // Camera raw never reads it; other input fails below if it has no colour space.
+                _ => None,
+            },
         };
         let format_hint = im::InputFormat::from_path(&msg.input_pattern);
         // An extension the farm does not know (validation refuses those) leaves the format to
