@@ -2,19 +2,83 @@
 
 use serde::{Deserialize, Serialize};
 
-/// An inclusive frame range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// An inclusive frame range that cannot be inverted: `start <= end` is checked by `new` and by
+/// deserialisation, so a wire message with `start > end` is a decode error, never a wrap-around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawFrameRange")]
 pub struct FrameRange {
-    pub start: u32,
-    pub end: u32,
+    start: u32,
+    end: u32,
+}
+
+/// The unchecked wire shape of a `FrameRange`.
+#[derive(Deserialize)]
+struct RawFrameRange {
+    start: u32,
+    end: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FrameRangeError {
+    #[error("frame range end {end} is before start {start}")]
+    Inverted { start: u32, end: u32 },
+    #[error("frame range {start}-{end} widened by handles {head}/{tail} leaves 0..={max}", max = u32::MAX)]
+    HandlesOverflow {
+        start: u32,
+        end: u32,
+        head: u32,
+        tail: u32,
+    },
+}
+
+impl TryFrom<RawFrameRange> for FrameRange {
+    type Error = FrameRangeError;
+    fn try_from(r: RawFrameRange) -> Result<Self, Self::Error> {
+        FrameRange::new(r.start, r.end)
+    }
 }
 
 impl FrameRange {
-    pub fn n_frames(&self) -> u32 {
-        self.end - self.start + 1
+    pub fn new(start: u32, end: u32) -> Result<Self, FrameRangeError> {
+        if end < start {
+            return Err(FrameRangeError::Inverted { start, end });
+        }
+        Ok(FrameRange { start, end })
+    }
+    pub fn start(&self) -> u32 {
+        self.start
+    }
+    pub fn end(&self) -> u32 {
+        self.end
+    }
+    /// At least 1; `u64` because `0..=u32::MAX` holds 2^32 frames.
+    pub fn n_frames(&self) -> u64 {
+        self.end as u64 - self.start as u64 + 1
     }
     pub fn frames(&self) -> impl Iterator<Item = u32> {
         self.start..=self.end
+    }
+    pub fn contains(&self, frame: u32) -> bool {
+        (self.start..=self.end).contains(&frame)
+    }
+    /// The range widened by handles, or an error if that leaves `u32`.
+    pub fn widened(&self, handles: Handles) -> Result<FrameRange, FrameRangeError> {
+        let overflow = || FrameRangeError::HandlesOverflow {
+            start: self.start,
+            end: self.end,
+            head: handles.head,
+            tail: handles.tail,
+        };
+        Ok(FrameRange {
+            start: self.start.checked_sub(handles.head).ok_or_else(overflow)?,
+            end: self.end.checked_add(handles.tail).ok_or_else(overflow)?,
+        })
+    }
+}
+
+impl std::fmt::Display for FrameRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)
     }
 }
 
@@ -138,12 +202,12 @@ pub struct Shot {
 }
 
 impl Shot {
-    /// The frames to render: the cut range widened by the handles.
+    /// The frames to render: the cut range widened by the handles. Validation refuses handles
+    /// that would leave `u32`, so a validated shot never takes the fallback.
     pub fn render_range(&self) -> FrameRange {
-        FrameRange {
-            start: self.frame_range.start - self.handles.head,
-            end: self.frame_range.end + self.handles.tail,
-        }
+        self.frame_range
+            .widened(self.handles)
+            .unwrap_or(self.frame_range)
     }
 }
 

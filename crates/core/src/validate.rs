@@ -343,27 +343,27 @@ fn walk_shot(w: &mut Walker, v: &Value, path: &str) -> Option<Shot> {
             ..
         }) = ClipPattern::parse(clip)
         {
-            if r.start < a || r.end > b {
+            if r.start() < a || r.end() > b {
                 w.err(
                     &format!("{path}.frame_range"),
-                    format!(
-                        "{}-{} is outside the clip's own range [{a}-{b}]",
-                        r.start, r.end
-                    ),
+                    format!("{r} is outside the clip's own range [{a}-{b}]"),
                 );
             }
         }
     }
     let handles = walk_handles(w, m.get("handles"), &format!("{path}.handles"));
     if let (Some(r), Some(h)) = (frame_range, handles) {
-        if h.head > r.start {
+        if h.head > r.start() {
             w.err(
                 &format!("{path}.handles.head"),
                 format!(
                     "{} head frames would start before frame 0 (range starts at {})",
-                    h.head, r.start
+                    h.head,
+                    r.start()
                 ),
             );
+        } else if let Err(e) = r.widened(h) {
+            w.err(&format!("{path}.handles.tail"), e.to_string());
         }
     }
     let amf_path = w.string(m, "amf_path", path, false);
@@ -526,7 +526,7 @@ fn walk_range(w: &mut Walker, v: Option<&Value>, path: &str) -> Option<FrameRang
         );
         return None;
     }
-    Some(FrameRange { start, end })
+    FrameRange::new(start, end).ok()
 }
 
 fn walk_handles(w: &mut Walker, v: Option<&Value>, path: &str) -> Option<Handles> {

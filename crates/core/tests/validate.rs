@@ -48,13 +48,7 @@ fn a_good_request_parses_with_defaults_and_generated_id() {
     assert_eq!(t.turnover_id, "TO-gen");
     assert_eq!(t.priority, 70);
     let s = &t.shots[0];
-    assert_eq!(
-        s.render_range(),
-        FrameRange {
-            start: 86396,
-            end: 86427
-        }
-    );
+    assert_eq!(s.render_range(), FrameRange::new(86396, 86427).unwrap());
     assert_eq!(s.output.compression, Compression::Zip);
     assert_eq!(s.output.pixel, PixelType::Float);
     assert_eq!(s.fdl.canvas_template.as_deref(), Some("VFX Pull"));
