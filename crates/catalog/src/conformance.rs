@@ -127,7 +127,11 @@ async fn lifecycle(cat: &dyn Catalog, run: &str) {
         .find(|b| b.turnover_id == id)
         .unwrap();
     assert_eq!(
-        (row.planned_chunks, row.in_flight_chunks, row.in_flight_frames),
+        (
+            row.planned_chunks,
+            row.in_flight_chunks,
+            row.in_flight_frames
+        ),
         (1, 3, 10)
     );
     assert_eq!(
@@ -239,7 +243,11 @@ async fn lifecycle(cat: &dyn Catalog, run: &str) {
     assert_eq!(shots[0].shot, "SH010");
     assert_eq!(shots[0].delivery, DeliveryState::Delivered);
     assert_eq!(
-        (shots[0].chunks.done, shots[0].chunks.failed, shots[0].frames_done),
+        (
+            shots[0].chunks.done,
+            shots[0].chunks.failed,
+            shots[0].frames_done
+        ),
         (2, 1, 6)
     );
     assert_eq!(shots[1].input_pattern, "clips/SH020/SH020.%07d.dng");
@@ -304,7 +312,11 @@ async fn concurrent_duplicate_submissions(cat: &dyn Catalog, run: &str) {
         ),
         "exactly one of two racing submissions inserts: {a:?} {b:?}"
     );
-    assert_eq!(cat.chunks(&id).await.unwrap().len(), 4, "chunks inserted once");
+    assert_eq!(
+        cat.chunks(&id).await.unwrap().len(),
+        4,
+        "chunks inserted once"
+    );
 }
 
 async fn cancel_and_retry(cat: &dyn Catalog, run: &str) {
@@ -316,7 +328,11 @@ async fn cancel_and_retry(cat: &dyn Catalog, run: &str) {
     let all: Vec<(String, u32)> = planned.iter().map(|c| (c.chunk_id.clone(), 1)).collect();
     cat.mark_published(&all, at(1)).await.unwrap();
     cat.apply(&[
-        update(&planned[0].chunk_id, 1, ChunkChange::Done { outputs: vec![] }),
+        update(
+            &planned[0].chunk_id,
+            1,
+            ChunkChange::Done { outputs: vec![] },
+        ),
         update(
             &planned[1].chunk_id,
             1,
@@ -324,8 +340,16 @@ async fn cancel_and_retry(cat: &dyn Catalog, run: &str) {
                 reason: "corrupt".into(),
             },
         ),
-        update(&planned[2].chunk_id, 1, ChunkChange::Done { outputs: vec![] }),
-        update(&planned[3].chunk_id, 1, ChunkChange::Done { outputs: vec![] }),
+        update(
+            &planned[2].chunk_id,
+            1,
+            ChunkChange::Done { outputs: vec![] },
+        ),
+        update(
+            &planned[3].chunk_id,
+            1,
+            ChunkChange::Done { outputs: vec![] },
+        ),
     ])
     .await
     .unwrap();

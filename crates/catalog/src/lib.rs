@@ -79,7 +79,9 @@ pub struct NewShot {
 pub enum Inserted {
     New,
     /// A turnover with this id exists already (the race-free duplicate check): its request.
-    Existing { request_json: String },
+    Existing {
+        request_json: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -283,8 +285,11 @@ pub trait Catalog: Send + Sync + 'static {
     /// Turnovers in state `running` (to reconcile after a restart).
     async fn running_turnovers(&self) -> Result<Vec<String>, CatalogError>;
     /// Cancels every chunk not final yet; `None` if there is no such turnover.
-    async fn cancel(&self, turnover_id: &str, at: DateTime<Utc>)
-        -> Result<Option<u64>, CatalogError>;
+    async fn cancel(
+        &self,
+        turnover_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<u64>, CatalogError>;
     /// `failed → planned` for every failed chunk, shots' deliveries back to pending, turnover
     /// running again; `None` if there is no such turnover.
     async fn retry_failed(

@@ -44,7 +44,8 @@ fn parse_ts(column: &'static str, s: &str) -> Result<DateTime<Utc>, CatalogError
 }
 
 fn parse<T: std::str::FromStr>(column: &'static str, s: String) -> Result<T, CatalogError> {
-    s.parse().map_err(|_| CatalogError::Corrupt { column, value: s })
+    s.parse()
+        .map_err(|_| CatalogError::Corrupt { column, value: s })
 }
 
 fn u64_of(row: &AnyRow, col: &str) -> Result<u64, CatalogError> {
@@ -79,7 +80,11 @@ impl SqlCatalog {
         Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
     }
 
-    fn summary(row: &AnyRow, counts: ChunkCounts, frames: (u64, u64)) -> Result<TurnoverSummary, CatalogError> {
+    fn summary(
+        row: &AnyRow,
+        counts: ChunkCounts,
+        frames: (u64, u64),
+    ) -> Result<TurnoverSummary, CatalogError> {
         let submitted: String = row.try_get("submitted_at")?;
         let finished: Option<String> = row.try_get("finished_at")?;
         let deadline: Option<String> = row.try_get("deadline")?;
@@ -504,10 +509,9 @@ impl Catalog for SqlCatalog {
             };
             let turnover_id: String = row.try_get("turnover_id")?;
             let shot: String = row.try_get("shot")?;
-            let n_frames = (row.try_get::<i64, _>("frame_end")?
-                - row.try_get::<i64, _>("frame_start")?
-                + 1)
-            .max(0) as u64;
+            let n_frames =
+                (row.try_get::<i64, _>("frame_end")? - row.try_get::<i64, _>("frame_start")? + 1)
+                    .max(0) as u64;
             if let ChunkChange::Done { outputs } = &u.change {
                 for o in outputs {
                     sqlx::query(
@@ -629,9 +633,7 @@ impl Catalog for SqlCatalog {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get("turnover_id")?))
-            .collect()
+        rows.iter().map(|r| Ok(r.try_get("turnover_id")?)).collect()
     }
 
     async fn cancel(

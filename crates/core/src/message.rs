@@ -2,7 +2,7 @@
 //! tolerated (no `deny_unknown_fields`) so old and new workers can share a queue during a
 //! rolling update. A message from a *newer major* version is refused by `decode_*`.
 
-use crate::turnover::{FdlSelection, FrameRange, OutputOptions};
+use crate::turnover::{FdlSelection, FrameRange, OutputOptions, ProxyOptions};
 use serde::{Deserialize, Serialize};
 
 pub const WIRE_VERSION: u32 = 1;
@@ -30,6 +30,12 @@ pub struct ChunkMessage {
     pub fdl: FdlSelection,
     #[serde(default)]
     pub output: OutputOptions,
+    /// The shot's `input_colorspace` (the worker settles it with the AMF's input transform).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_colorspace: Option<String>,
+    /// The shot's review proxy, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyOptions>,
 }
 
 /// One file a chunk wrote, as the delivery's checksums need it.
@@ -126,6 +132,11 @@ mod tests {
             "added_in_v1_5":{"x":1}}"#;
         let m = ChunkMessage::decode(json).unwrap();
         assert_eq!(m.frames, FrameRange::new(1, 2).unwrap());
+        // Messages from before input colour spaces and proxies decode with neither.
+        assert_eq!(
+            (m.input_colorspace.as_deref(), m.proxy.as_ref()),
+            (None, None)
+        );
         let newer = String::from_utf8_lossy(json).replace("\"version\":1", "\"version\":2");
         assert!(matches!(
             ChunkMessage::decode(newer.as_bytes()),

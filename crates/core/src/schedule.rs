@@ -219,7 +219,11 @@ mod tests {
             frames_per_chunk: 8,
             in_flight_frames: 0,
         };
-        let b = [t("late", Some(90), 0), t("none", None, 0), t("soon", Some(10), 5)];
+        let b = [
+            t("late", Some(90), 0),
+            t("none", None, 0),
+            t("soon", Some(10), 5),
+        ];
         assert_eq!(
             pick_chunks(&b, 4),
             [

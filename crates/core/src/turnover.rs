@@ -133,6 +133,52 @@ pub struct OutputOptions {
     pub pixel: PixelType,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyFormat {
+    #[default]
+    Jpeg,
+    Png,
+}
+
+impl ProxyFormat {
+    /// File extension of the proxy frames.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ProxyFormat::Jpeg => "jpg",
+            ProxyFormat::Png => "png",
+        }
+    }
+}
+
+/// A per-shot 8-bit review proxy: the AMF's looks and an output transform on the plate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyOptions {
+    #[serde(default)]
+    pub format: ProxyFormat,
+    /// OCIO studio-config display name.
+    pub display: String,
+    /// OCIO studio-config view name.
+    pub view: String,
+    /// JPEG quality 1–100.
+    pub quality: u8,
+    /// Box-downscaled by a whole factor to at most this width; `None`: full resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_width: Option<u32>,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        ProxyOptions {
+            format: ProxyFormat::Jpeg,
+            display: crate::input_space::DEFAULT_DISPLAY.into(),
+            view: crate::input_space::DEFAULT_VIEW.into(),
+            quality: 92,
+            max_width: None,
+        }
+    }
+}
+
 /// One shot of a turnover: a clip to turn into plates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shot {
@@ -147,6 +193,12 @@ pub struct Shot {
     pub fdl_path: Option<String>,
     pub fdl: FdlSelection,
     pub output: OutputOptions,
+    /// Colour space of DPX / EXR / TIFF frames (OCIO studio-config name); else the AMF's
+    /// input transform decides. Unused for camera raw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_colorspace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyOptions>,
 }
 
 impl Shot {
@@ -178,5 +230,16 @@ pub fn plate_key(output_location: &str, shot: &str, frame: u32) -> String {
         format!("{shot}/{shot}.{frame:07}.exr")
     } else {
         format!("{base}/{shot}/{shot}.{frame:07}.exr")
+    }
+}
+
+/// Key of one proxy frame: `<output_location>/<shot>/proxy/<shot>.<frame:07>.<ext>`.
+pub fn proxy_key(output_location: &str, shot: &str, frame: u32, format: ProxyFormat) -> String {
+    let base = output_location.trim_end_matches('/');
+    let ext = format.extension();
+    if base.is_empty() {
+        format!("{shot}/proxy/{shot}.{frame:07}.{ext}")
+    } else {
+        format!("{base}/{shot}/proxy/{shot}.{frame:07}.{ext}")
     }
 }

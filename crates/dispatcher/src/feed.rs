@@ -177,5 +177,7 @@ fn chunk_message(ctx: &TurnoverContext, c: &PlannedChunk) -> Result<ChunkMessage
         fdl_path: shot.fdl_path.clone(),
         fdl: shot.fdl.clone(),
         output: shot.output,
+        input_colorspace: shot.input_colorspace.clone(),
+        proxy: shot.proxy.clone(),
     })
 }

@@ -55,9 +55,12 @@ impl Database {
         let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await else {
             return;
         };
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut conn)
-            .await;
+        let _ = sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await;
     }
 }
 

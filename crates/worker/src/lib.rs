@@ -17,7 +17,8 @@ pub mod service;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use platefarm_core::{
-    plate_key, ChunkMessage, ChunkOutcome, ClipPattern, OutputFile, ResultEvent, WIRE_VERSION,
+    plate_key, proxy_key, ChunkMessage, ChunkOutcome, ClipPattern, OutputFile, ResultEvent,
+    WIRE_VERSION,
 };
 use platefarm_queue::{Delivery, FarmQueues, QueueError, WorkQueue};
 use platefarm_store::{ObjectStore, StoreError};
@@ -25,7 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use metrics::WorkerMetrics;
-pub use render::{FrameJob, ImagingRenderer, RenderFailure, Renderer};
+pub use render::{
+    ChunkContext, FrameJob, ImagingRenderer, ProxyBytes, RenderFailure, RenderedFrame, Renderer,
+};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -353,12 +356,24 @@ impl Worker {
         let mut outputs = Vec::new();
         for frame in msg.frames.frames() {
             let out_key = plate_key(&msg.output_location, &msg.shot, frame);
+            let proxy_key = msg
+                .proxy
+                .as_ref()
+                .map(|p| proxy_key(&msg.output_location, &msg.shot, frame, p.format));
             // A redelivered chunk resumes: a frame this turnover's chunk already wrote (its
-            // record says so and the object has the recorded size) is not rendered again.
+            // record says so and the object has the recorded size) is not rendered again. The
+            // proxy is written before its plate, so a finished plate has its proxy.
             if let Some(done) = record.finished(self.store.as_ref(), &out_key).await {
-                self.metrics.frames_resumed.inc();
-                outputs.push(done);
-                continue;
+                let proxy_done = match &proxy_key {
+                    Some(k) => record.finished(self.store.as_ref(), k).await.map(Some),
+                    None => Some(None),
+                };
+                if let Some(proxy_done) = proxy_done {
+                    self.metrics.frames_resumed.inc();
+                    outputs.push(done);
+                    outputs.extend(proxy_done);
+                    continue;
+                }
             }
             let started = Instant::now();
             let in_key = pattern.frame_path(frame);
@@ -372,20 +387,39 @@ impl Worker {
                 frame,
                 context: context.clone(),
             };
-            let (bytes, xxh64) = on_pool(&self.pool, move || {
-                let bytes = renderer.render(&input, &job)?;
-                let hash = platefarm_mhl::hash_data(platefarm_mhl::HashFormat::Xxh64, &bytes);
-                Ok((bytes, hash))
+            let (rendered, plate_hash, proxy_hash) = on_pool(&self.pool, move || {
+                let rendered = renderer.render(&input, &job)?;
+                let hash = |b: &[u8]| platefarm_mhl::hash_data(platefarm_mhl::HashFormat::Xxh64, b);
+                let plate_hash = hash(&rendered.plate);
+                let proxy_hash = rendered.proxy.as_ref().map(|p| hash(&p.bytes));
+                Ok((rendered, plate_hash, proxy_hash))
             })
             .await
             .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
+            let mut proxy_file = None;
+            if let (Some(key), Some(proxy), Some(xxh64)) = (&proxy_key, rendered.proxy, proxy_hash) {
+                let file = OutputFile {
+                    key: key.clone(),
+                    size: proxy.bytes.len() as u64,
+                    xxh64,
+                };
+                self.store
+                    .put(key, proxy.bytes)
+                    .await
+                    .map_err(store_failure)?;
+                record
+                    .add(self.store.as_ref(), file.clone())
+                    .await
+                    .map_err(store_failure)?;
+                proxy_file = Some(file);
+            }
             let file = OutputFile {
                 key: out_key.clone(),
-                size: bytes.len() as u64,
-                xxh64,
+                size: rendered.plate.len() as u64,
+                xxh64: plate_hash,
             };
             self.store
-                .put(&out_key, bytes)
+                .put(&out_key, rendered.plate)
                 .await
                 .map_err(store_failure)?;
             record
@@ -398,6 +432,7 @@ impl Worker {
                 .observe(started.elapsed().as_secs_f64());
             stats.frames_rendered += 1;
             outputs.push(file);
+            outputs.extend(proxy_file);
         }
         Ok(outputs)
     }
