@@ -64,7 +64,12 @@ impl ApiClient {
         &self.base
     }
 
-    fn request(&self, method: &str, path: &str, body: Vec<u8>) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -128,7 +133,9 @@ impl ApiClient {
             .context("the event stream went silent")?
         {
             let frame = frame.context("event stream")?;
-            let Some(chunk) = frame.data_ref() else { continue };
+            let Some(chunk) = frame.data_ref() else {
+                continue;
+            };
             buf.push_str(&String::from_utf8_lossy(chunk));
             while let Some(pos) = buf.find('\n') {
                 let line = buf[..pos].trim_end_matches('\r').to_string();

@@ -12,7 +12,11 @@ use std::sync::Arc;
 #[derive(clap::Args, Clone, Debug)]
 pub struct BrokerArgs {
     /// RabbitMQ broker, vhost in the URL.
-    #[arg(long = "amqp", env = "PLATEFARM_AMQP_URL", default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    #[arg(
+        long = "amqp",
+        env = "PLATEFARM_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
     pub amqp_url: String,
     /// RabbitMQ management API (for queue depth with unacknowledged messages), e.g.
     /// http://guest:guest@127.0.0.1:15672.
@@ -44,7 +48,11 @@ pub struct CatalogArgs {
 #[derive(clap::Args, Clone, Debug)]
 pub struct ApiArgs {
     /// The platefarm API.
-    #[arg(long = "api", env = "PLATEFARM_API_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long = "api",
+        env = "PLATEFARM_API_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub api: String,
     /// Bearer token sent to the API.
     #[arg(long = "token", env = "PLATEFARM_API_TOKEN", hide_env_values = true)]
@@ -53,7 +61,7 @@ pub struct ApiArgs {
 
 impl BrokerArgs {
     pub fn queues(&self) -> FarmQueues {
-        FarmQueues::with_prefix(&self.queue_prefix, self.delivery_limit)
+        FarmQueues::with_prefix(self.queue_prefix.as_str(), self.delivery_limit)
     }
 }
 
@@ -99,17 +107,30 @@ pub async fn open_store(
     }
 }
 
+/// RabbitMQ behind the retry wrapper: a service may start before the broker, and rides out
+/// broker restarts (calls wait up to a minute, consumers consume again).
 pub async fn open_queue(
     args: &BrokerArgs,
     registry: &prometheus::Registry,
 ) -> anyhow::Result<Arc<dyn WorkQueue>> {
-    let _ = registry;
-    anyhow::bail!("{}: this build has no RabbitMQ adapter", args.amqp_url)
+    let amqp = platefarm_queue_amqp::AmqpQueue::new(platefarm_queue_amqp::AmqpConfig {
+        url: args.amqp_url.clone(),
+        management_url: args.amqp_management.clone(),
+        connection_name: format!("platefarm {}", std::process::id()),
+        ..Default::default()
+    })
+    .with_context(|| format!("broker {}", redact(&args.amqp_url)))?;
+    let queue =
+        platefarm_queue::Retrying::new(amqp, platefarm_queue::RetryPolicy::default(), registry)
+            .context("registering the queue metrics")?;
+    Ok(Arc::new(queue))
 }
 
 pub async fn open_catalog(url: &str) -> anyhow::Result<Arc<dyn Catalog>> {
     anyhow::ensure!(
-        url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"),
+        url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"),
         "catalog URL {url:?}: use sqlite:PATH or postgres://user@host/db"
     );
     let cat = SqlCatalog::connect(url)

@@ -296,7 +296,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let listener = bind(&listen).await?;
             let (store, _) = platefarm::farm::open_store(&store.store, &registry).await?;
             let queue = platefarm::farm::open_queue(&broker, &registry).await?;
-            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+            let cores = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2);
             let config = platefarm_worker::WorkerConfig {
                 worker_id: worker_id.unwrap_or_else(|| {
                     format!(

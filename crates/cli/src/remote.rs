@@ -13,14 +13,20 @@ pub async fn submit(api: &ApiClient, file: &Path) -> anyhow::Result<String> {
     let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let a = api.call("POST", "/v1/turnovers", body).await?;
     match a.status {
-        200 | 202 => Ok(a.body["turnover_id"].as_str().unwrap_or_default().to_string()),
+        200 | 202 => Ok(a.body["turnover_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()),
         _ => bail!("{}: {} (HTTP {})", file.display(), a.message(), a.status),
     }
 }
 
 fn id_path(id: &str) -> anyhow::Result<String> {
     anyhow::ensure!(
-        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
         "{id:?} is not a turnover id"
     );
     Ok(format!("/v1/turnovers/{id}"))
@@ -95,9 +101,16 @@ pub async fn cancel(api: &ApiClient, id: &str) -> anyhow::Result<()> {
 
 pub async fn retry_failed(api: &ApiClient, id: &str) -> anyhow::Result<()> {
     let v = api
-        .ok("POST", &format!("{}/retry-failed", id_path(id)?), Vec::new())
+        .ok(
+            "POST",
+            &format!("{}/retry-failed", id_path(id)?),
+            Vec::new(),
+        )
         .await?;
-    println!("{id}: {} failed chunks planned again", n(&v["chunks_retried"]));
+    println!(
+        "{id}: {} failed chunks planned again",
+        n(&v["chunks_retried"])
+    );
     Ok(())
 }
 
@@ -175,7 +188,9 @@ pub async fn watch(api: &ApiClient, id: &str) -> anyhow::Result<bool> {
                         b.set_length(frames_total);
                         b.set_position(frames_done);
                     }
-                    None if last_line.elapsed() > Duration::from_secs(2) || final_state.is_some() => {
+                    None if last_line.elapsed() > Duration::from_secs(2)
+                        || final_state.is_some() =>
+                    {
                         println!("{id}: {frames_done}/{frames_total} frames");
                         last_line = std::time::Instant::now();
                     }

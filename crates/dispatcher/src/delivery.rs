@@ -128,7 +128,8 @@ impl StoreDelivery {
                 .map_err(|e| format!("reading {}: {e}", obj.key))?;
             let path = root.join(&obj.key);
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{}: {e}", parent.display()))?;
             }
             std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
@@ -145,7 +146,9 @@ impl StoreDelivery {
         .map_err(|e| format!("delivery task failed: {e}"))??;
         // Upload the history files the generation added (manifests, chain).
         let mhl_dir = dir.join("ascmhl");
-        for entry in std::fs::read_dir(&mhl_dir).map_err(|e| format!("{}: {e}", mhl_dir.display()))? {
+        for entry in
+            std::fs::read_dir(&mhl_dir).map_err(|e| format!("{}: {e}", mhl_dir.display()))?
+        {
             let entry = entry.map_err(|e| e.to_string())?;
             let name = entry.file_name().to_string_lossy().to_string();
             let key = format!("{folder}/ascmhl/{name}");

@@ -231,8 +231,10 @@ async fn chunks(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Res
 
 async fn cancel(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
     match d.cancel(&id).await {
-        Ok(Some(n)) => Json(json!({"turnover_id": id, "state": "cancelled", "chunks_cancelled": n}))
-            .into_response(),
+        Ok(Some(n)) => {
+            Json(json!({"turnover_id": id, "state": "cancelled", "chunks_cancelled": n}))
+                .into_response()
+        }
         Ok(None) => not_found(&id),
         Err(e) => catalog_error(e),
     }
@@ -268,7 +270,10 @@ async fn events(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Res
         (Some(first), done, rx, d.clone(), id),
         move |(first, done, mut rx, d, id)| async move {
             if let Some(ev) = first {
-                return Some((Ok::<_, std::convert::Infallible>(ev), (None, done, rx, d, id)));
+                return Some((
+                    Ok::<_, std::convert::Infallible>(ev),
+                    (None, done, rx, d, id),
+                ));
             }
             if done {
                 return None;
@@ -276,7 +281,8 @@ async fn events(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Res
             loop {
                 match rx.recv().await {
                     Ok(p) if p.turnover_id() == id => {
-                        let last = matches!(&p, Progress::Turnover { state, .. } if state.is_terminal());
+                        let last =
+                            matches!(&p, Progress::Turnover { state, .. } if state.is_terminal());
                         let ev = Event::default()
                             .event("progress")
                             .json_data(&p)

@@ -335,9 +335,7 @@ impl Dispatcher {
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
                 loop {
                     match rx.recv().await {
-                        Ok(Progress::Turnover { turnover_id: t, .. }) if t == turnover_id => {
-                            return
-                        }
+                        Ok(Progress::Turnover { turnover_id: t, .. }) if t == turnover_id => return,
                         Err(broadcast::error::RecvError::Closed) => return,
                         _ => {}
                     }

@@ -74,7 +74,13 @@ pub async fn serve(
     tracing::info!(%addr, "platefarm dispatcher serving");
     let http = platefarm_telemetry::serve(listener, app, stopped());
     let loops = dispatcher.run(stopped());
-    let probe = readiness(&adapters.queue, &adapters.store, &adapters.catalog, &ready, stopped());
+    let probe = readiness(
+        &adapters.queue,
+        &adapters.store,
+        &adapters.catalog,
+        &ready,
+        stopped(),
+    );
     let signal = async {
         shutdown.await;
         tracing::info!("shutting down");

@@ -95,7 +95,12 @@ fn problems(e: SubmitError) -> Vec<(String, String)> {
 }
 
 /// Runs the dispatcher's loops until the returned sender is dropped or sent to.
-fn start(d: &Arc<Dispatcher>) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+fn start(
+    d: &Arc<Dispatcher>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let d = d.clone();
     let run = tokio::spawn(async move {
@@ -156,7 +161,10 @@ async fn the_window_bounds_the_broker_and_refills_as_chunks_finish() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     for f in 1..=40u32 {
-        store.put(&format!("c/A.{f:04}.dng"), b"raw".to_vec()).await.unwrap();
+        store
+            .put(&format!("c/A.{f:04}.dng"), b"raw".to_vec())
+            .await
+            .unwrap();
     }
     let queue = Arc::new(MemoryQueue::new());
     FarmQueues::default().declare(queue.as_ref()).await.unwrap();
@@ -191,19 +199,35 @@ async fn the_window_bounds_the_broker_and_refills_as_chunks_finish() {
             s.chunks
         );
         queue
-            .publish("platefarm.events", result_event("TO-w", &msg.chunk_id, 1, ChunkOutcome::Done { outputs: vec![] }))
+            .publish(
+                "platefarm.events",
+                result_event(
+                    "TO-w",
+                    &msg.chunk_id,
+                    1,
+                    ChunkOutcome::Done { outputs: vec![] },
+                ),
+            )
             .await
             .unwrap();
         delivery.ack().await.unwrap();
         seen += 1;
     }
-    let s = tokio::time::timeout(Duration::from_secs(10), d.wait("TO-w")).await.unwrap().unwrap();
+    let s = tokio::time::timeout(Duration::from_secs(10), d.wait("TO-w"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((s.state, s.chunks.done), (TurnoverState::Completed, 10));
     stop.send(()).unwrap();
     run.await.unwrap();
 }
 
-fn result_event(turnover_id: &str, chunk_id: &str, generation: u32, outcome: ChunkOutcome) -> Vec<u8> {
+fn result_event(
+    turnover_id: &str,
+    chunk_id: &str,
+    generation: u32,
+    outcome: ChunkOutcome,
+) -> Vec<u8> {
     ResultEvent {
         version: WIRE_VERSION,
         turnover_id: turnover_id.into(),
@@ -282,7 +306,11 @@ async fn resubmission_is_idempotent_and_a_reused_id_is_a_conflict() {
     let again = r.dispatcher.submit(&turnover(shot())).await.unwrap();
     assert!(!first.existing && again.existing);
     assert_eq!(again.turnover_id, first.turnover_id);
-    assert_eq!(r.catalog.chunks("TO-1").await.unwrap().len(), 3, "planned once");
+    assert_eq!(
+        r.catalog.chunks("TO-1").await.unwrap().len(),
+        3,
+        "planned once"
+    );
     let mut other = shot();
     other["frame_range"] = json!({"start": 1002, "end": 1005});
     assert!(matches!(

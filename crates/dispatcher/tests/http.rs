@@ -44,9 +44,15 @@ impl Api {
             ..ServeConfig::default()
         };
         let server = tokio::spawn(async move {
-            serve(config, adapters, prometheus::Registry::new(), listener, async {
-                let _ = stopped.await;
-            })
+            serve(
+                config,
+                adapters,
+                prometheus::Registry::new(),
+                listener,
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await
             .unwrap()
         });
@@ -62,7 +68,10 @@ impl Api {
     fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
         let auth = format!("Bearer {TOKEN}");
         let (status, text) = http_with(self.addr, method, path, &[("Authorization", &auth)], body);
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn stop(mut self) {
@@ -99,7 +108,13 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
         let (s, body) = platefarm_testkit::http(api.addr, "POST", "/v1/turnovers", good.as_bytes());
         assert_eq!(s, 401, "{body}");
         assert!(body.contains("missing API token"), "{body}");
-        let (s, body) = http_with(api.addr, "GET", "/v1/turnovers", &[("Authorization", "Bearer nope")], b"");
+        let (s, body) = http_with(
+            api.addr,
+            "GET",
+            "/v1/turnovers",
+            &[("Authorization", "Bearer nope")],
+            b"",
+        );
         assert_eq!(s, 401);
         assert!(body.contains("wrong API token"));
         // The OpenAPI document is public and is the one in docs/.
@@ -119,17 +134,34 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
         // Submission: accepted, idempotent, conflicting.
         let (s, r) = api.call("POST", "/v1/turnovers", good.as_bytes());
         assert_eq!(s, 202, "{r}");
-        assert_eq!((r["n_frames"].as_u64(), r["existing"].as_bool()), (Some(4), Some(false)));
+        assert_eq!(
+            (r["n_frames"].as_u64(), r["existing"].as_bool()),
+            (Some(4), Some(false))
+        );
         let (s, r) = api.call("POST", "/v1/turnovers", good.as_bytes());
-        assert_eq!((s, r["existing"].as_bool()), (200, Some(true)), "same request again");
-        let (s, r) = api.call("POST", "/v1/turnovers", turnover("TO-http", 1, 3).to_string().as_bytes());
+        assert_eq!(
+            (s, r["existing"].as_bool()),
+            (200, Some(true)),
+            "same request again"
+        );
+        let (s, r) = api.call(
+            "POST",
+            "/v1/turnovers",
+            turnover("TO-http", 1, 3).to_string().as_bytes(),
+        );
         assert_eq!(s, 409, "{r}");
         assert!(r["error"].as_str().unwrap().contains("TO-http"));
 
         // Bad requests name the problem.
         let (s, r) = api.call("POST", "/v1/turnovers", b"{oops");
         assert_eq!(s, 400);
-        assert!(r["error"].as_str().unwrap().contains("malformed JSON at line 1"), "{r}");
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap()
+                .contains("malformed JSON at line 1"),
+            "{r}"
+        );
         let mut unknown = turnover("TO-u", 1, 4);
         unknown["shots"][0]["colour"] = json!("blue");
         let (s, r) = api.call("POST", "/v1/turnovers", unknown.to_string().as_bytes());
@@ -139,12 +171,18 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
         handles["shots"][0]["handles"] = json!("x");
         let (s, r) = api.call("POST", "/v1/turnovers", handles.to_string().as_bytes());
         assert_eq!(s, 422);
-        assert!(problem_paths(&r).contains(&"$.shots[0].handles".to_string()), "{r}");
+        assert!(
+            problem_paths(&r).contains(&"$.shots[0].handles".to_string()),
+            "{r}"
+        );
         let mut outside = turnover("TO-o", 1, 4);
         outside["shots"][0]["input_clip"] = json!("../../etc/C.%03d.dng");
         let (s, r) = api.call("POST", "/v1/turnovers", outside.to_string().as_bytes());
         assert_eq!(s, 422);
-        assert!(problem_paths(&r).contains(&"$.shots[0].input_clip".to_string()), "{r}");
+        assert!(
+            problem_paths(&r).contains(&"$.shots[0].input_clip".to_string()),
+            "{r}"
+        );
         let big = vec![b' '; 9 << 20];
         let (s, r) = api.call("POST", "/v1/turnovers", &big);
         assert_eq!(s, 413);
@@ -189,13 +227,20 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
     let addr = api.addr;
     let reader = tokio::task::spawn_blocking(move || {
         let auth = format!("Bearer {TOKEN}");
-        http_with(addr, "GET", "/v1/turnovers/TO-http/events", &[("Authorization", &auth)], b"")
+        http_with(
+            addr,
+            "GET",
+            "/v1/turnovers/TO-http/events",
+            &[("Authorization", &auth)],
+            b"",
+        )
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let a = api.clone();
-    let cancelled = tokio::task::spawn_blocking(move || a.call("POST", "/v1/turnovers/TO-http/cancel", b""))
-        .await
-        .unwrap();
+    let cancelled =
+        tokio::task::spawn_blocking(move || a.call("POST", "/v1/turnovers/TO-http/cancel", b""))
+            .await
+            .unwrap();
     assert_eq!(cancelled.0, 200, "{}", cancelled.1);
     assert_eq!(cancelled.1["chunks_cancelled"], 1);
     let (s, stream) = tokio::time::timeout(std::time::Duration::from_secs(10), reader)
@@ -212,8 +257,14 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
         assert_eq!((s, st["state"].as_str()), (200, Some("cancelled")));
         let (s, metrics) = platefarm_testkit::http(a.addr, "GET", "/metrics", b"");
         assert_eq!(s, 200);
-        assert!(metrics.contains("platefarm_dispatcher_turnovers_submitted_total 1"), "{metrics}");
-        assert!(metrics.contains("platefarm_dispatcher_turnovers_rejected_total 3"), "{metrics}");
+        assert!(
+            metrics.contains("platefarm_dispatcher_turnovers_submitted_total 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("platefarm_dispatcher_turnovers_rejected_total 3"),
+            "{metrics}"
+        );
         let (s, _) = platefarm_testkit::http(a.addr, "GET", "/health/livez", b"");
         assert_eq!(s, 200);
         let mut ready = 0;

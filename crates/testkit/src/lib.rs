@@ -5,8 +5,8 @@
 //! without it we fall back to the default cache location so `cargo test` works after one
 //! run of the test command.
 
-pub mod rabbit;
 pub mod postgres;
+pub mod rabbit;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,7 +102,10 @@ pub fn http_with(
 ) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the test server");
-    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n",
         body.len()

@@ -69,7 +69,11 @@ impl Database {
     pub fn drop_blocking(self) {
         let _ = std::process::Command::new("psql")
             .arg(&self.admin_url)
-            .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .args([
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status();

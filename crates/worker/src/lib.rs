@@ -107,14 +107,15 @@ async fn on_pool<T: Send + 'static>(
 ) -> Result<T, RenderFailure> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     pool.spawn(move || {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(RenderFailure(format!("render panicked: {what}")))
-        });
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(RenderFailure(format!("render panicked: {what}")))
+            });
         let _ = tx.send(result);
     });
     rx.await
@@ -159,7 +160,10 @@ impl Worker {
             let started = async {
                 self.config.queues.declare(self.queue.as_ref()).await?;
                 self.queue
-                    .consume(&self.config.queues.chunks, slots.min(u16::MAX as usize) as u16)
+                    .consume(
+                        &self.config.queues.chunks,
+                        slots.min(u16::MAX as usize) as u16,
+                    )
                     .await
             };
             match started.await {
@@ -397,7 +401,8 @@ impl Worker {
             .await
             .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
             let mut proxy_file = None;
-            if let (Some(key), Some(proxy), Some(xxh64)) = (&proxy_key, rendered.proxy, proxy_hash) {
+            if let (Some(key), Some(proxy), Some(xxh64)) = (&proxy_key, rendered.proxy, proxy_hash)
+            {
                 let file = OutputFile {
                     key: key.clone(),
                     size: proxy.bytes.len() as u64,

@@ -27,7 +27,10 @@ pub(crate) fn record_key(msg: &ChunkMessage) -> String {
 }
 
 impl ChunkRecord {
-    pub(crate) async fn load(store: &dyn ObjectStore, msg: &ChunkMessage) -> Result<Self, StoreError> {
+    pub(crate) async fn load(
+        store: &dyn ObjectStore,
+        msg: &ChunkMessage,
+    ) -> Result<Self, StoreError> {
         let key = record_key(msg);
         let fresh = || ChunkRecord {
             key: key.clone(),
@@ -58,7 +61,11 @@ impl ChunkRecord {
         }
     }
 
-    pub(crate) async fn add(&mut self, store: &dyn ObjectStore, file: OutputFile) -> Result<(), StoreError> {
+    pub(crate) async fn add(
+        &mut self,
+        store: &dyn ObjectStore,
+        file: OutputFile,
+    ) -> Result<(), StoreError> {
         self.outputs.retain(|o| o.key != file.key);
         self.outputs.push(file);
         let bytes = serde_json::to_vec(&self).expect("records serialise");

@@ -99,7 +99,10 @@ impl Farm {
             ("PLATEFARM_CATALOG_URL".into(), db.url().to_string()),
             ("PLATEFARM_API_URL".into(), api.clone()),
             ("PLATEFARM_API_TOKEN".into(), TOKEN.into()),
-            ("PLATEFARM_DELIVERY_LIMIT".into(), opts.delivery_limit.to_string()),
+            (
+                "PLATEFARM_DELIVERY_LIMIT".into(),
+                opts.delivery_limit.to_string(),
+            ),
             ("PLATEFARM_CHUNK_SIZE".into(), opts.chunk_size.to_string()),
             ("RUST_LOG".into(), "warn,platefarm=info".into()),
         ]);
@@ -128,7 +131,10 @@ impl Farm {
 
     fn log_file(&mut self, name: &str) -> std::fs::File {
         self.n_logs += 1;
-        let path = self.dir.path().join(format!("{:02}-{name}.log", self.n_logs));
+        let path = self
+            .dir
+            .path()
+            .join(format!("{:02}-{name}.log", self.n_logs));
         std::fs::File::create(path).expect("log file")
     }
 
@@ -287,7 +293,10 @@ impl Farm {
             .unwrap_or_default();
         names.sort();
         let mut out = String::new();
-        for p in names.iter().filter(|p| p.extension().is_some_and(|e| e == "log")) {
+        for p in names
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        {
             let text = std::fs::read_to_string(p).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
             out.push_str(&format!("\n--- {} (last lines)\n", p.display()));
