@@ -60,3 +60,15 @@ impl Database {
             .await;
     }
 }
+
+impl Database {
+    /// Drops the database from a `Drop` (no runtime): through `psql`.
+    pub fn drop_blocking(self) {
+        let _ = std::process::Command::new("psql")
+            .arg(&self.admin_url)
+            .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
