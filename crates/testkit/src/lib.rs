@@ -5,6 +5,8 @@
 //! without it we fall back to the default cache location so `cargo test` works after one
 //! run of the test command.
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
