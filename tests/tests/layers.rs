@@ -23,7 +23,11 @@ fn layer(name: &str) -> Option<u8> {
         "platefarm-color" => 0,
         "platefarm-imaging" | "platefarm-standards" | "platefarm-core" => 1,
         "platefarm-mhl" => 2,
-        "platefarm-queue" | "platefarm-store" | "platefarm-catalog" | "platefarm-telemetry" => 3,
+        "platefarm-queue"
+        | "platefarm-store"
+        | "platefarm-store-s3"
+        | "platefarm-catalog"
+        | "platefarm-telemetry" => 3,
         "platefarm-dispatcher" | "platefarm-worker" => 4,
         "platefarm" => 5,
         _ => return None,

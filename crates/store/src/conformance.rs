@@ -178,14 +178,21 @@ async fn every_operation_checks_its_key(store: &dyn ObjectStore) {
 async fn size_limit_is_inclusive(store: &dyn ObjectStore) {
     store.put("lim/x", vec![7u8; 1000]).await.unwrap();
     assert_eq!(
-        store.get("lim/x", 1000).await.expect("an object of exactly the limit"),
+        store
+            .get("lim/x", 1000)
+            .await
+            .expect("an object of exactly the limit"),
         vec![7u8; 1000],
         "limit is inclusive"
     );
     assert!(
         matches!(
             store.get("lim/x", 0).await,
-            Err(StoreError::TooLarge { size: 1000, limit: 0, .. })
+            Err(StoreError::TooLarge {
+                size: 1000,
+                limit: 0,
+                ..
+            })
         ),
         "zero limit"
     );

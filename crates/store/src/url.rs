@@ -132,8 +132,7 @@ pub fn check_bucket_name(bucket: &str) -> Result<(), &'static str> {
         return Err("may hold only lowercase letters, digits, '.' and '-'");
     }
     let first_last_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if !first_last_ok(bucket.as_bytes()[0]) || !first_last_ok(bucket.as_bytes()[bucket.len() - 1])
-    {
+    if !first_last_ok(bucket.as_bytes()[0]) || !first_last_ok(bucket.as_bytes()[bucket.len() - 1]) {
         return Err("must start and end with a letter or digit");
     }
     if bucket.contains("..") {
@@ -151,7 +150,10 @@ mod tests {
             (Ok(got), Ok(want)) => assert_eq!(got, want, "{input}"),
             (Err(e), Err(fragment)) => {
                 let msg = e.to_string();
-                assert!(msg.contains(fragment), "{input}: {msg:?} lacks {fragment:?}");
+                assert!(
+                    msg.contains(fragment),
+                    "{input}: {msg:?} lacks {fragment:?}"
+                );
             }
             (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
         }

@@ -100,8 +100,14 @@ fn wrap(flaky: Flaky, policy: RetryPolicy) -> (Retrying<Flaky>, RetryMetrics) {
 #[tokio::test(start_paused = true)]
 async fn an_outage_is_ridden_out_with_doubling_backoff() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, metrics) = wrap(Flaky::new(dir.path(), 3, outage), policy(100, 10_000, 60_000));
-    store.put("a/b", b"plate".to_vec()).await.expect("put after the outage");
+    let (store, metrics) = wrap(
+        Flaky::new(dir.path(), 3, outage),
+        policy(100, 10_000, 60_000),
+    );
+    store
+        .put("a/b", b"plate".to_vec())
+        .await
+        .expect("put after the outage");
     assert_eq!(store.inner().call_offsets_ms(), [0, 100, 300, 700]);
     assert_eq!(metrics.retries("put"), 3);
     assert_eq!(metrics.errors("put", "unavailable"), 3);
@@ -128,7 +134,10 @@ async fn backoff_is_capped_and_the_budget_ends_the_retries() {
 #[tokio::test(start_paused = true)]
 async fn permanent_errors_are_returned_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, metrics) = wrap(Flaky::new(dir.path(), 1, denied), policy(100, 1_000, 60_000));
+    let (store, metrics) = wrap(
+        Flaky::new(dir.path(), 1, denied),
+        policy(100, 1_000, 60_000),
+    );
     let err = store.head("a/b").await.unwrap_err();
     assert!(matches!(err, StoreError::Denied { .. }), "{err}");
     assert!(err.to_string().contains("s3://plates"), "{err}");
