@@ -298,7 +298,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable_or_field() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        // (url, environment, a fragment the error must contain)
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             ("file:///x", &[], "not an S3 URL"),
             ("s3://Plates", &[], "lowercase"),
             (
