@@ -12,6 +12,7 @@ pub mod dng;
 pub mod dpx;
 pub mod exr_io;
 pub mod ljpeg;
+pub mod plate;
 pub mod preview;
 pub mod reframe;
 pub mod synth;
@@ -21,6 +22,10 @@ pub mod tiff_rgb;
 pub use develop::{camera_to_aces, develop_to_aces, Demosaic, DevelopOptions};
 pub use dng::{decode_dng, read_dng_metadata, CameraMetadata, CfaPattern, RawFrame};
 pub use exr_io::{decode_exr, encode_exr, ExrCompression, ExrOptions, ExrPixel, FrameHeader};
+pub use plate::{
+    decode_to_aces, render_plate, render_proxy, InputFormat, InputTransform, PlateOutput,
+    PlateSpec, ProxyFormat, ProxyImage, ProxySpec,
+};
 pub use preview::{
     contact_sheet, encode_jpeg, encode_png, encode_png_tagged, preview_rgb8, preview_rgb8_with,
 };
