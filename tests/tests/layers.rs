@@ -102,7 +102,8 @@ fn workspace_crates_only_depend_downwards() {
         for dep in deps {
             // An engine crate (`platefarm-queue-amqp`) implements the trait crate beside it
             // (`platefarm-queue`) in the same layer, as ripgrep's engines sit beside the searcher.
-            let implements = ENGINES.contains(&from.as_str()) && from.starts_with(&format!("{dep}-"));
+            let implements =
+                ENGINES.contains(&from.as_str()) && from.starts_with(&format!("{dep}-"));
             if let Some(dep_layer) = layer(dep) {
                 if dep_layer >= from_layer && from != dep && !implements {
                     problems.push(format!(
@@ -169,7 +170,11 @@ fn the_worker_sees_adapters_only_through_traits() {
             "platefarm-worker reaches {forbidden}"
         );
     }
-    for service in ["platefarm-dispatcher", "platefarm-worker", "platefarm-catalog"] {
+    for service in [
+        "platefarm-dispatcher",
+        "platefarm-worker",
+        "platefarm-catalog",
+    ] {
         let reach = reachable(&graph, service);
         for engine in ENGINES.iter().chain(&["lapin", "aws-sdk-s3", "aws-config"]) {
             assert!(

@@ -64,6 +64,7 @@ fn output(key: &str) -> OutputFile {
 pub async fn run_all(cat: &dyn Catalog, run: &str) {
     lifecycle(cat, run).await;
     concurrent_duplicate_submissions(cat, run).await;
+    result_before_the_publish_is_recorded(cat, run).await;
     cancel_and_retry(cat, run).await;
     cat.ping().await.expect("ping");
 }
@@ -287,13 +288,37 @@ async fn lifecycle(cat: &dyn Catalog, run: &str) {
         .into_iter()
         .map(|t| t.turnover_id)
         .collect();
-    assert_eq!(running, [later.clone()], "filtered by state");
+    assert_eq!(running, std::slice::from_ref(&later), "filtered by state");
     assert!(cat.running_turnovers().await.unwrap().contains(&later));
     assert!(cat
         .turnover(&format!("{run}-missing"))
         .await
         .unwrap()
         .is_none());
+}
+
+/// Publish first, record second: a worker's result may arrive while the chunk is still
+/// `planned`; it is applied, and the late `mark_published` changes nothing.
+async fn result_before_the_publish_is_recorded(cat: &dyn Catalog, run: &str) {
+    let id = format!("{run}-early");
+    let planned = chunks(&id);
+    cat.insert_turnover(&new_turnover(&id, "early", 0), &planned)
+        .await
+        .unwrap();
+    let c0 = &planned[0].chunk_id;
+    let stale = cat
+        .apply(&[update(c0, 2, ChunkChange::Started)])
+        .await
+        .unwrap();
+    assert!(!stale[0].changed, "only the next generation is taken");
+    let applied = cat
+        .apply(&[update(c0, 1, ChunkChange::Done { outputs: vec![] })])
+        .await
+        .unwrap();
+    assert!(applied[0].changed, "an early result is recorded");
+    cat.mark_published(&[(c0.clone(), 1)], at(2)).await.unwrap();
+    let rows = cat.chunks(&id).await.unwrap();
+    assert_eq!((rows[0].state, rows[0].generation), (ChunkState::Done, 1));
 }
 
 async fn concurrent_duplicate_submissions(cat: &dyn Catalog, run: &str) {

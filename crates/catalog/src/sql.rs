@@ -484,8 +484,12 @@ impl Catalog for SqlCatalog {
                 ChunkChange::Failed { reason } => (ChunkState::Failed, Some(reason.as_str())),
             };
             let row = sqlx::query(&format!(
-                "UPDATE chunks SET state = $1, worker_id = $2, attempts = $3, updated_at = $4, detail = $5
-                 WHERE chunk_id = $6 AND generation = $7 AND state IN {IN_FLIGHT}
+                // A worker can report before the feeder recorded the publish (publish first,
+                // record second): a `planned` chunk whose next generation is the event's is
+                // taken as published.
+                "UPDATE chunks SET state = $1, worker_id = $2, attempts = $3, updated_at = $4, detail = $5, generation = $7
+                 WHERE chunk_id = $6 AND ((generation = $7 AND state IN {IN_FLIGHT})
+                                          OR (generation + 1 = $7 AND state = 'planned'))
                  RETURNING turnover_id, shot, frame_start, frame_end"
             ))
             .bind(state.as_str())

@@ -86,7 +86,7 @@ fn chunks(farm: &Farm, id: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_run_delivers_every_frame_identical_to_the_embedded_farm() {
-    let _serial = serial();
+    let _serial = serial().await;
     let farm = Farm::start(FarmOptions::default()).await;
     let turnover = farm.sample();
     let id = farm.submit(&turnover);
@@ -156,7 +156,7 @@ async fn clean_run_delivers_every_frame_identical_to_the_embedded_farm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_killed_mid_chunk_lose_nothing() {
-    let _serial = serial();
+    let _serial = serial().await;
     let mut farm = Farm::start(FarmOptions {
         delivery_limit: 20,
         ..FarmOptions::default()
@@ -200,7 +200,7 @@ async fn workers_killed_mid_chunk_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_mid_turnover_loses_nothing() {
-    let _serial = serial();
+    let _serial = serial().await;
     let mut farm = Farm::start(FarmOptions {
         own_broker: true,
         delivery_limit: 20,
@@ -223,7 +223,7 @@ async fn a_broker_restart_mid_turnover_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_outage_is_waited_out() {
-    let _serial = serial();
+    let _serial = serial().await;
     let mut farm = Farm::start(FarmOptions {
         delivery_limit: 20,
         ..FarmOptions::default()
@@ -244,7 +244,7 @@ async fn an_s3_outage_is_waited_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_and_restarted_resumes() {
-    let _serial = serial();
+    let _serial = serial().await;
     let mut farm = Farm::start(FarmOptions::default()).await;
     let turnover = farm.sample();
     let id = farm.submit(&turnover);
@@ -275,7 +275,7 @@ async fn a_dispatcher_killed_and_restarted_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_chunks_fail_with_their_reason_and_the_rest_completes() {
-    let _serial = serial();
+    let _serial = serial().await;
     let mut farm = Farm::start(FarmOptions {
         delivery_limit: 3,
         ..FarmOptions::default()
@@ -375,7 +375,7 @@ async fn poison_chunks_fail_with_their_reason_and_the_rest_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_the_right_status_and_schemathesis_finds_no_server_error() {
-    let _serial = serial();
+    let _serial = serial().await;
     let farm = Farm::start(FarmOptions {
         workers: 0,
         ..FarmOptions::default()

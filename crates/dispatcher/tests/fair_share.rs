@@ -27,7 +27,10 @@ async fn rig(frames: u32) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     for f in 1..=frames {
-        store.put(&format!("c/A.{f:05}.dng"), Vec::new()).await.unwrap();
+        store
+            .put(&format!("c/A.{f:05}.dng"), Vec::new())
+            .await
+            .unwrap();
     }
     let queue = Arc::new(MemoryQueue::new());
     FarmQueues::default().declare(queue.as_ref()).await.unwrap();
@@ -59,7 +62,10 @@ fn turnover(id: &str, production: &str, priority: u8, frames: u32) -> Vec<u8> {
 }
 
 /// Two workers; records, per turnover, the order in which chunks were taken.
-fn workers(queue: Arc<MemoryQueue>, log: Arc<Mutex<Vec<String>>>) -> Vec<tokio::task::JoinHandle<()>> {
+fn workers(
+    queue: Arc<MemoryQueue>,
+    log: Arc<Mutex<Vec<String>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     (0..2)
         .map(|w| {
             let queue = queue.clone();
@@ -80,7 +86,10 @@ fn workers(queue: Arc<MemoryQueue>, log: Arc<Mutex<Vec<String>>>) -> Vec<tokio::
                         outcome: ChunkOutcome::Done { outputs: vec![] },
                         render_seconds: CHUNK.as_secs_f64(),
                     };
-                    queue.publish("platefarm.events", event.encode()).await.unwrap();
+                    queue
+                        .publish("platefarm.events", event.encode())
+                        .await
+                        .unwrap();
                     d.ack().await.unwrap();
                 }
             })
@@ -88,7 +97,12 @@ fn workers(queue: Arc<MemoryQueue>, log: Arc<Mutex<Vec<String>>>) -> Vec<tokio::
         .collect()
 }
 
-fn start(d: &Arc<Dispatcher>) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+fn start(
+    d: &Arc<Dispatcher>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let d = d.clone();
     let run = tokio::spawn(async move {
@@ -107,12 +121,18 @@ async fn a_priority_turnover_overtakes_a_long_one() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let w = workers(r.queue.clone(), log.clone());
     let (stop, run) = start(&r.dispatcher);
-    r.dispatcher.submit(&turnover("TO-long", "show", 50, 2000)).await.unwrap();
+    r.dispatcher
+        .submit(&turnover("TO-long", "show", 50, 2000))
+        .await
+        .unwrap();
     // Let the long one run for a while, then the urgent one arrives.
     while log.lock().unwrap().len() < 100 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    r.dispatcher.submit(&turnover("TO-urgent", "show", 90, 10)).await.unwrap();
+    r.dispatcher
+        .submit(&turnover("TO-urgent", "show", 90, 10))
+        .await
+        .unwrap();
     let taken_before = log.lock().unwrap().len();
     let urgent = tokio::time::timeout(Duration::from_secs(60), r.dispatcher.wait("TO-urgent"))
         .await
@@ -157,8 +177,14 @@ async fn two_productions_get_equal_worker_time() {
     let r = rig(400).await;
     let log = Arc::new(Mutex::new(Vec::new()));
     let w = workers(r.queue.clone(), log.clone());
-    r.dispatcher.submit(&turnover("TO-a", "alpha", 50, 400)).await.unwrap();
-    r.dispatcher.submit(&turnover("TO-b", "beta", 50, 400)).await.unwrap();
+    r.dispatcher
+        .submit(&turnover("TO-a", "alpha", 50, 400))
+        .await
+        .unwrap();
+    r.dispatcher
+        .submit(&turnover("TO-b", "beta", 50, 400))
+        .await
+        .unwrap();
     let (stop, run) = start(&r.dispatcher);
     let started = Instant::now();
     while log.lock().unwrap().len() < 300 && started.elapsed() < Duration::from_secs(60) {

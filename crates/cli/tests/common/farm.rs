@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 pub const TOKEN: &str = "farm-test-token";
 
 /// Farm tests render real frames on two cores: one at a time.
-pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
 }
 
 pub struct FarmOptions {
@@ -318,7 +318,9 @@ impl Farm {
         let url = format!("s3://{}", self.s3.bucket());
         let config = platefarm_store_s3::S3Config::from_lookup(&url, |k| env.get(k).cloned())
             .expect("S3 settings");
-        platefarm_store_s3::S3Store::new(config).await.expect("S3 store")
+        platefarm_store_s3::S3Store::new(config)
+            .await
+            .expect("S3 store")
     }
 
     /// Objects under `prefix` in the farm's bucket, as (key, bytes).
