@@ -35,6 +35,13 @@ if ! port_open 5672; then
   wait_port 5672 120 RabbitMQ
 fi
 
+# 2b. s3s-fs, the S3 server the S3 store tests start (crates/testkit/src/s3.rs). 0.15+ needs a
+# newer rustc than ours; fall back to an unlocked install if the lock file no longer resolves.
+if ! command -v s3s-fs >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  log "installing s3s-fs (S3 server for the store tests)"
+  cargo install s3s-fs@0.14.1 --features binary --locked || cargo install s3s-fs@0.14.1 --features binary
+fi
+
 # 3. The checks.
 log "docker-compose config"
 command -v docker-compose >/dev/null || apt-get install -y -qq docker-compose >/dev/null 2>&1 || true

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use platefarm_catalog::{Catalog, SqlCatalog};
 use platefarm_queue::{FarmQueues, WorkQueue};
-use platefarm_store::{LocalStore, ObjectStore};
+use platefarm_store::{LocalStore, ObjectStore, RetryMetrics, RetryPolicy, Retrying, StoreUrl};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -65,45 +65,28 @@ impl BrokerArgs {
     }
 }
 
-/// A store URL: `file:///dir`, `s3://bucket[/prefix]`, or a plain folder.
-pub enum StoreLocation {
-    Local(PathBuf),
-    S3(String),
-}
-
-pub fn parse_store(url: &str) -> anyhow::Result<StoreLocation> {
-    if let Some(rest) = url.strip_prefix("file://") {
-        anyhow::ensure!(
-            rest.starts_with('/'),
-            "store URL {url:?}: file:// needs an absolute path (file:///srv/farm)"
-        );
-        return Ok(StoreLocation::Local(PathBuf::from(rest)));
-    }
-    if url.starts_with("s3://") {
-        return Ok(StoreLocation::S3(url.to_string()));
-    }
-    anyhow::ensure!(
-        !url.contains("://"),
-        "store URL {url:?}: use file:///dir, s3://bucket[/prefix] or a folder"
-    );
-    Ok(StoreLocation::Local(PathBuf::from(url)))
-}
-
-/// Opens the store; `local_root` is the folder of a local store (for in-place deliveries).
+/// Opens the store (behind the retry wrapper, so outages are waited out); the second value is
+/// the folder of a local store (deliveries are hashed in place there).
 pub async fn open_store(
     url: &str,
     registry: &prometheus::Registry,
 ) -> anyhow::Result<(Arc<dyn ObjectStore>, Option<PathBuf>)> {
-    let _ = registry;
-    match parse_store(url)? {
-        StoreLocation::Local(dir) => {
+    let metrics = RetryMetrics::register(registry).context("registering the store metrics")?;
+    match StoreUrl::parse(url)? {
+        StoreUrl::Local(dir) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the store folder {}", dir.display()))?;
             let store = LocalStore::open(&dir)
                 .with_context(|| format!("opening the store at {}", dir.display()))?;
+            let store = Retrying::new(store, RetryPolicy::default(), metrics);
             Ok((Arc::new(store), Some(dir)))
         }
-        StoreLocation::S3(url) => anyhow::bail!("{url}: this build has no S3 store"),
+        StoreUrl::S3 { .. } => {
+            let config = platefarm_store_s3::S3Config::from_env(url)?;
+            let store = platefarm_store_s3::S3Store::new(config).await?;
+            let store = Retrying::new(store, RetryPolicy::default(), metrics);
+            Ok((Arc::new(store), None))
+        }
     }
 }
 

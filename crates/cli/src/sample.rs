@@ -247,10 +247,13 @@ pub fn write_sample(dir: &Path, n_frames: u32) -> anyhow::Result<PathBuf> {
 /// turnover's paths are keys relative to the store, so the same file works on S3). Returns
 /// where `turnover.json` is.
 pub async fn write_sample_to(location: &str, n_frames: u32) -> anyhow::Result<String> {
-    use crate::farm::{open_store, parse_store, StoreLocation};
-    match parse_store(location)? {
-        StoreLocation::Local(dir) => Ok(write_sample(&dir, n_frames)?.display().to_string()),
-        StoreLocation::S3(url) => {
+    use crate::farm::open_store;
+    match platefarm_store::StoreUrl::parse(location)? {
+        platefarm_store::StoreUrl::Local(dir) => {
+            Ok(write_sample(&dir, n_frames)?.display().to_string())
+        }
+        platefarm_store::StoreUrl::S3 { .. } => {
+            let url = location.to_string();
             let registry = prometheus::Registry::new();
             let (store, _) = open_store(&url, &registry).await?;
             let scratch = tempfile::tempdir().context("scratch folder")?;

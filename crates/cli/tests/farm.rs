@@ -289,10 +289,8 @@ async fn poison_chunks_fail_with_their_reason_and_the_rest_completes() {
     let corrupt_key = platefarm_core::ClipPattern::parse(&pattern)
         .unwrap()
         .frame_path(first as u32);
-    farm.s3
-        .store()
-        .await
-        .put(&corrupt_key, b"II*\0this is not a DNG".to_vec())
+    let store = farm.store().await;
+    platefarm_store::ObjectStore::put(&store, &corrupt_key, b"II*\0this is not a DNG".to_vec())
         .await
         .unwrap();
     let id = farm.submit(&turnover);

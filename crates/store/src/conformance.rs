@@ -13,6 +13,10 @@ pub async fn run_all(store: &dyn ObjectStore) {
     size_limit_is_enforced(store).await;
     delete_is_idempotent(store).await;
     concurrent_puts_leave_a_whole_object(store).await;
+    every_operation_checks_its_key(store).await;
+    size_limit_is_inclusive(store).await;
+    list_of_everything_shows_only_real_keys(store).await;
+    binary_and_unicode_keys_round_trip(store).await;
 }
 
 async fn put_get_round_trip(store: &dyn ObjectStore) {
@@ -154,4 +158,89 @@ async fn concurrent_puts_leave_a_whole_object(store: &dyn ObjectStore) {
         .map(|m| m.key)
         .collect();
     assert_eq!(keys, ["race/x"], "no temporary objects visible");
+}
+
+async fn every_operation_checks_its_key(store: &dyn ObjectStore) {
+    // The trait promises a key that could leave the root is refused before any IO: by every
+    // operation, not only put and get.
+    for key in ["../escape", "/abs", "a//b", "a\\b"] {
+        assert!(
+            matches!(store.head(key).await, Err(StoreError::InvalidKey { .. })),
+            "head {key:?} must be refused"
+        );
+        assert!(
+            matches!(store.delete(key).await, Err(StoreError::InvalidKey { .. })),
+            "delete {key:?} must be refused"
+        );
+    }
+}
+
+async fn size_limit_is_inclusive(store: &dyn ObjectStore) {
+    store.put("lim/x", vec![7u8; 1000]).await.unwrap();
+    assert_eq!(
+        store
+            .get("lim/x", 1000)
+            .await
+            .expect("an object of exactly the limit"),
+        vec![7u8; 1000],
+        "limit is inclusive"
+    );
+    assert!(
+        matches!(
+            store.get("lim/x", 0).await,
+            Err(StoreError::TooLarge {
+                size: 1000,
+                limit: 0,
+                ..
+            })
+        ),
+        "zero limit"
+    );
+}
+
+async fn list_of_everything_shows_only_real_keys(store: &dyn ObjectStore) {
+    store.put("all/one", b"1".to_vec()).await.unwrap();
+    let metas = store.list("").await.expect("list everything");
+    assert!(
+        metas.iter().any(|m| m.key == "all/one" && m.size == 1),
+        "list(\"\") includes every object"
+    );
+    for m in &metas {
+        assert!(
+            crate::check_key(&m.key).is_ok(),
+            "listed key {:?} is not a clean relative key (an internal or prefixed name leaked)",
+            m.key
+        );
+        assert_eq!(
+            store.head(&m.key).await.unwrap(),
+            Some(m.size),
+            "listed size of {:?} matches head",
+            m.key
+        );
+    }
+    let mut sorted = metas.clone();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(metas, sorted, "list(\"\") is sorted");
+}
+
+async fn binary_and_unicode_keys_round_trip(store: &dyn ObjectStore) {
+    // Plate names carry spaces, `+` and non-ASCII letters; every byte value must survive.
+    let bytes: Vec<u8> = (0..=255u8).collect();
+    for key in ["uni/Szene 1+2/Übergang.exr", "uni/a=b&c%20d.dpx"] {
+        store.put(key, bytes.clone()).await.expect("put");
+        assert_eq!(store.get(key, 256).await.expect("get"), bytes, "{key}");
+        assert_eq!(store.head(key).await.unwrap(), Some(256), "head {key}");
+    }
+    let keys: Vec<String> = store
+        .list("uni/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(
+        keys,
+        ["uni/Szene 1+2/Übergang.exr", "uni/a=b&c%20d.dpx"],
+        "keys listed as written"
+    );
 }

@@ -6,8 +6,12 @@
 
 pub mod conformance;
 mod local;
+mod retry;
+mod url;
 
 pub use local::LocalStore;
+pub use retry::{RetryMetrics, RetryPolicy, Retrying};
+pub use url::{check_bucket_name, StoreUrl, StoreUrlError};
 
 use async_trait::async_trait;
 
@@ -27,12 +31,34 @@ pub enum StoreError {
     },
     #[error("store backend unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused our identity or permissions (wrong keys, no access to the bucket):
+    /// trying again with the same configuration cannot succeed.
+    #[error("access to {store} denied: {reason}")]
+    Denied { store: String, reason: String },
+    /// The store is misconfigured (no such bucket, a setting out of range, a request the
+    /// backend rejects as malformed): permanent until someone fixes the configuration.
+    #[error("store {store} misconfigured: {reason}")]
+    Config { store: String, reason: String },
 }
 
 impl StoreError {
-    /// Whether trying again later may succeed (an outage), as opposed to a wrong key.
+    /// Whether trying again later may succeed (an outage), as opposed to a wrong key, a
+    /// missing object, refused credentials or a bad configuration.
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Io { .. } | StoreError::Unavailable(_))
+    }
+
+    /// A short, bounded label for metrics (`platefarm_store_errors_total{kind}`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::InvalidKey { .. } => "invalid_key",
+            StoreError::NotFound { .. } => "not_found",
+            StoreError::TooLarge { .. } => "too_large",
+            StoreError::Io { .. } => "io",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Denied { .. } => "denied",
+            StoreError::Config { .. } => "config",
+        }
     }
 }
 
@@ -53,6 +79,7 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn head(&self, key: &str) -> Result<Option<u64>, StoreError>;
     /// Objects whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
+    /// Removes an object; removing an absent object succeeds.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// A human-readable location for messages (`/srv/farm`, `s3://bucket`).
     fn describe(&self) -> String;

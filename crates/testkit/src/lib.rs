@@ -7,6 +7,7 @@
 
 pub mod postgres;
 pub mod rabbit;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -312,9 +312,19 @@ impl Farm {
         panic!("{why}\n{}", self.logs());
     }
 
+    /// The farm's bucket, as the farm's processes see it.
+    pub async fn store(&self) -> platefarm_store_s3::S3Store {
+        let env: std::collections::HashMap<String, String> = self.env.iter().cloned().collect();
+        let url = format!("s3://{}", self.s3.bucket());
+        let config = platefarm_store_s3::S3Config::from_lookup(&url, |k| env.get(k).cloned())
+            .expect("S3 settings");
+        platefarm_store_s3::S3Store::new(config).await.expect("S3 store")
+    }
+
     /// Objects under `prefix` in the farm's bucket, as (key, bytes).
     pub async fn objects(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        let store = self.s3.store().await;
+        use platefarm_store::ObjectStore;
+        let store = self.store().await;
         let mut out = Vec::new();
         for meta in store.list(prefix).await.expect("list the bucket") {
             let bytes = store.get(&meta.key, u64::MAX).await.expect("get");
