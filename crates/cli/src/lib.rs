@@ -8,5 +8,6 @@ pub mod convert;
 pub mod demo;
 pub mod embedded;
 pub mod farm;
+pub mod farm_bench;
 pub mod remote;
 pub mod sample;

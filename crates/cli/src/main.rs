@@ -43,6 +43,60 @@ impl FarmArgs {
     }
 }
 
+#[derive(clap::Args)]
+struct BenchFarmArgs {
+    /// Scratch folder (sample footage, plates, worker logs).
+    #[arg(long, default_value = "platefarm-bench-farm")]
+    dir: PathBuf,
+    /// RabbitMQ broker, vhost in the URL (give a scratch vhost).
+    #[arg(
+        long = "amqp",
+        env = "PLATEFARM_AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    amqp_url: String,
+    /// Catalog of a scratch database: postgres://user@host/db (or sqlite:PATH).
+    #[arg(long = "catalog", env = "PLATEFARM_CATALOG_URL")]
+    catalog: String,
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Measurements to run, comma-separated: dispatch, farm, api.
+    #[arg(long, value_delimiter = ',', default_value = "dispatch,farm,api")]
+    only: Vec<String>,
+    /// No-op chunks per dispatch run.
+    #[arg(long, default_value_t = 20_000)]
+    dispatch_chunks: u32,
+    /// No-op consumers in the dispatch runs.
+    #[arg(long, default_value_t = 4)]
+    consumers: usize,
+    /// Chunks each no-op consumer holds at once.
+    #[arg(long, default_value_t = 64)]
+    consumer_slots: usize,
+    /// Chunks the dispatcher keeps in the broker in the dispatch runs.
+    #[arg(long, default_value_t = 2000)]
+    window: u64,
+    /// Frames per sample clip in the efficiency runs (two clips).
+    #[arg(long, default_value_t = 128)]
+    farm_frames: u32,
+    /// Worker processes (and embedded workers), one render thread each.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    #[arg(long, default_value_t = 8)]
+    chunk_size: u32,
+    #[arg(long, default_value_t = 100)]
+    api_shots: usize,
+    #[arg(long, default_value_t = 20)]
+    api_submits: usize,
+    #[arg(long, default_value_t = 50)]
+    api_clients: usize,
+    /// GETs per client.
+    #[arg(long, default_value_t = 40)]
+    api_gets: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Make a sample turnover, render it on the embedded farm, show the result.
@@ -83,6 +137,9 @@ enum Command {
         #[arg(long)]
         oiiotool: Option<PathBuf>,
     },
+    /// Benchmark the farm against RabbitMQ and a catalog: dispatch capacity (no-op chunks/s),
+    /// farm efficiency (worker processes vs. the embedded farm) and API latency, ≥ 3 runs each.
+    BenchFarm(BenchFarmArgs),
     /// Convert images or sequences between formats and colour spaces (like an oiiotool script).
     Convert(platefarm::convert::ConvertArgs),
     /// ASC Framing Decision List tools.
@@ -366,6 +423,32 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let report = platefarm::bench::run(&dir, frames.max(1), oiiotool.as_deref())?;
             platefarm::bench::print(&report);
+        }
+        Command::BenchFarm(a) => {
+            let opts = platefarm::farm_bench::BenchFarmOptions {
+                dir: a.dir,
+                amqp_url: a.amqp_url,
+                catalog_url: a.catalog,
+                runs: a.runs,
+                sections: a.only,
+                dispatch_chunks: a.dispatch_chunks,
+                consumers: a.consumers,
+                consumer_slots: a.consumer_slots,
+                window: a.window,
+                farm_frames: a.farm_frames,
+                workers: a.workers,
+                chunk_size: a.chunk_size,
+                api_shots: a.api_shots,
+                api_submits: a.api_submits,
+                api_clients: a.api_clients,
+                api_gets: a.api_gets,
+            };
+            let report = platefarm::farm_bench::run(&opts).await?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                platefarm::farm_bench::print(&report);
+            }
         }
         Command::Fdl(args) => {
             let bad = platefarm::commands::fdl::run(args)?;
