@@ -3,7 +3,9 @@
 //! AMF's), FDL canvas-template reframing and resizing — what a user would script with oiiotool.
 
 use anyhow::{bail, Context};
-use platefarm_color::{Cdl, CdlLook, ColorSpace, Display, OutputTransform, Pipeline, View};
+use platefarm_color::{
+    Cdl, CdlLook, ColorSpace, Display, IntegerDecoder, OutputTransform, Pipeline, View,
+};
 use platefarm_core::ClipPattern;
 use platefarm_imaging as im;
 use rayon::prelude::*;
@@ -54,6 +56,35 @@ pub struct ConvertArgs {
     /// JPEG quality (1–100).
     #[arg(long, default_value_t = 92)]
     pub quality: u8,
+}
+
+impl ConvertArgs {
+    /// The arguments of a plain plate conversion (the benchmark's): `input` in `from` →
+    /// ACES2065-1, resized to `resize` (`WxH`), EXR half with `compression`.
+    pub fn for_plate(
+        input: &Path,
+        output: &Path,
+        from: &str,
+        resize: &str,
+        compression: &str,
+    ) -> Self {
+        ConvertArgs {
+            input: input.to_path_buf(),
+            output: output.to_path_buf(),
+            from: from.into(),
+            to: "ACES2065-1".into(),
+            look: None,
+            amf: None,
+            fdl: None,
+            canvas_template: None,
+            resize: Some(resize.into()),
+            compression: compression.into(),
+            float: false,
+            display: "sRGB - Display".into(),
+            view: "ACES 2.0 - SDR 100 nits (Rec.709)".into(),
+            quality: 92,
+        }
+    }
 }
 
 /// The proxy output transform named by `--display` / `--view`, or an error listing the names.
@@ -263,20 +294,40 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                         input.display(),
                         d.channels
                     );
-                    let max = ((1u32 << d.bit_depth) - 1) as f32;
-                    let data = d
-                        .data
-                        .chunks_exact(d.channels)
-                        .flat_map(|p| [p[0] as f32 / max, p[1] as f32 / max, p[2] as f32 / max])
-                        .collect();
-                    (
-                        im::RgbImage {
-                            width: d.width,
-                            height: d.height,
-                            data,
-                        },
-                        from,
-                    )
+                    if d.channels == 3 {
+                        // Codes straight to ACES2065-1 through a per-code table and the 3×3
+                        // matrix, row-parallel: no float copy in the input space.
+                        let dec =
+                            IntegerDecoder::try_new(from, aces, d.bit_depth).with_context(ctx)?;
+                        let row = d.width as usize * 3;
+                        let mut data = vec![0f32; d.data.len()];
+                        data.par_chunks_mut(row.max(1))
+                            .zip(d.data.par_chunks(row.max(1)))
+                            .for_each(|(out, codes)| dec.decode_row(codes, out));
+                        (
+                            im::RgbImage {
+                                width: d.width,
+                                height: d.height,
+                                data,
+                            },
+                            aces,
+                        )
+                    } else {
+                        let max = ((1u32 << d.bit_depth) - 1) as f32;
+                        let data = d
+                            .data
+                            .chunks_exact(d.channels)
+                            .flat_map(|p| [p[0] as f32 / max, p[1] as f32 / max, p[2] as f32 / max])
+                            .collect();
+                        (
+                            im::RgbImage {
+                                width: d.width,
+                                height: d.height,
+                                data,
+                            },
+                            from,
+                        )
+                    }
                 }
                 "exr" => (im::decode_exr(&bytes, &limits).with_context(ctx)?, from),
                 "tif" | "tiff" => (im::decode_tiff(&bytes, &limits).with_context(ctx)?, from),
@@ -328,7 +379,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     im::encode_jpeg(w, h, &rgb8, args.quality)?
                 }
             } else if out_ext == "exr" {
-                from_aces.apply_rgb(&mut img.data);
+                if to != aces {
+                    from_aces.apply_rgb(&mut img.data);
+                }
                 let pixel = if args.float {
                     im::ExrPixel::Float
                 } else {
@@ -340,7 +393,9 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     &im::FrameHeader::default(),
                 )?
             } else {
-                from_aces.apply_rgb(&mut img.data);
+                if to != aces {
+                    from_aces.apply_rgb(&mut img.data);
+                }
                 let codes: Vec<u16> = img
                     .data
                     .iter()

@@ -13,6 +13,11 @@ use half::f16;
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
+// Blocks are laid out in native byte order and handed to codecs that write little-endian
+// files from it; on a big-endian host the bytes would need swapping first.
+#[cfg(target_endian = "big")]
+compile_error!("the EXR writer assumes a little-endian host");
+
 /// A pixel rectangle in EXR's absolute coordinates (the origin may be negative).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -299,9 +304,12 @@ pub fn encode_exr_layout(
             let raw = block_bytes(pixels, w, channels, order, y0, n_lines, opts.pixel);
             let section =
                 IntegerBounds::new((layout.data.x, layout.data.y + y0 as i32), (w, n_lines));
-            let packed = exr_compression
-                .compress_image_section_to_le(&codec_header, raw, section)
-                .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?;
+            let packed = match opts.compression {
+                ExrCompression::Zip | ExrCompression::Zips => zip_block(raw)?,
+                _ => exr_compression
+                    .compress_image_section_to_le(&codec_header, raw, section)
+                    .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
+            };
             let mut chunk = Vec::with_capacity(8 + packed.len());
             chunk.extend_from_slice(&(layout.data.y + y0 as i32).to_le_bytes());
             chunk.extend_from_slice(&(packed.len() as i32).to_le_bytes());
@@ -382,4 +390,35 @@ fn block_bytes(
         }
     }
     out
+}
+
+/// OpenEXR's ZIP block: bytes split into even and odd halves, delta-coded, zlib level 4
+/// (OpenEXR's default level). Stored raw when compression does not shrink it, as OpenEXR does.
+/// The input is little-endian already (native on the machines we build for).
+fn zip_block(raw: Vec<u8>) -> Result<Vec<u8>, ImagingError> {
+    use std::io::Write;
+    let n = raw.len();
+    if n == 0 {
+        return Ok(raw);
+    }
+    let mut tmp = vec![0u8; n];
+    let (evens, odds) = tmp.split_at_mut(n.div_ceil(2));
+    for (i, pair) in raw.chunks(2).enumerate() {
+        evens[i] = pair[0];
+        if let Some(&b) = pair.get(1) {
+            odds[i] = b;
+        }
+    }
+    let mut prev = tmp[0];
+    for v in tmp.iter_mut().skip(1) {
+        let cur = *v;
+        *v = cur.wrapping_sub(prev).wrapping_add(128);
+        prev = cur;
+    }
+    let mut z =
+        flate2::write::ZlibEncoder::new(Vec::with_capacity(n / 2), flate2::Compression::new(4));
+    z.write_all(&tmp)
+        .and_then(|()| z.finish())
+        .map_err(|e| enc_err(format!("zlib: {e}")))
+        .map(|packed| if packed.len() < n { packed } else { raw })
 }
