@@ -141,6 +141,8 @@ pub struct ConvertRun {
     pub theirs: Vec<Duration>,
     /// Peak resident memory of our `convert` process (MiB), when it ran as a process.
     pub ours_rss_mb: Option<f64>,
+    /// Peak resident memory of oiiotool's process (MiB).
+    pub theirs_rss_mb: f64,
 }
 
 impl ConvertRun {
@@ -175,19 +177,21 @@ fn convert_runs(dir: &Path, input: &Path, tool: &Path) -> anyhow::Result<Vec<Con
             ours: Vec::new(),
             theirs: Vec::new(),
             ours_rss_mb: None,
+            theirs_rss_mb: 0.0,
         };
         for _ in 0..CONVERT_RUNS {
             let start = Instant::now();
             match &exe {
                 Some(exe) => {
-                    let status = Command::new(exe)
-                        .arg("convert")
-                        .arg(input)
-                        .arg(&ours_out)
-                        .args(["--from", "ARRI LogC3 (EI800)", "--resize", &resize])
-                        .args(["--compression", compression])
-                        .status()?;
-                    anyhow::ensure!(status.success(), "platefarm convert failed with {status}");
+                    let rss = run_measured(
+                        Command::new(exe)
+                            .arg("convert")
+                            .arg(input)
+                            .arg(&ours_out)
+                            .args(["--from", "ARRI LogC3 (EI800)", "--resize", &resize])
+                            .args(["--compression", compression]),
+                    )?;
+                    run.ours_rss_mb = Some(run.ours_rss_mb.unwrap_or(0f64).max(rss));
                 }
                 None => {
                     let args = crate::convert::ConvertArgs::for_plate(
@@ -202,43 +206,52 @@ fn convert_runs(dir: &Path, input: &Path, tool: &Path) -> anyhow::Result<Vec<Con
             }
             run.ours.push(start.elapsed());
             let start = Instant::now();
-            let status = Command::new(tool)
-                .args([
-                    "--colorconfig",
-                    "ocio://studio-config-v2.2.0_aces-v1.3_ocio-v2.4",
-                ])
-                .arg(input)
-                .args(["--colorconvert", "ARRI LogC3 (EI800)", "ACES2065-1"])
-                .args([
-                    "--resize",
-                    &resize,
-                    "-d",
-                    "half",
-                    "--compression",
-                    compression,
-                ])
-                .arg("-o")
-                .arg(&theirs_out)
-                .status()
-                .with_context(|| format!("running {}", tool.display()))?;
-            anyhow::ensure!(status.success(), "oiiotool failed with {status}");
+            let rss = run_measured(
+                Command::new(tool)
+                    .args([
+                        "--colorconfig",
+                        "ocio://studio-config-v2.2.0_aces-v1.3_ocio-v2.4",
+                    ])
+                    .arg(input)
+                    .args(["--colorconvert", "ARRI LogC3 (EI800)", "ACES2065-1"])
+                    .args([
+                        "--resize",
+                        &resize,
+                        "-d",
+                        "half",
+                        "--compression",
+                        compression,
+                    ])
+                    .arg("-o")
+                    .arg(&theirs_out),
+            )?;
+            run.theirs_rss_mb = run.theirs_rss_mb.max(rss);
             run.theirs.push(start.elapsed());
-        }
-        if exe.is_some() {
-            run.ours_rss_mb = children_peak_rss_mb();
         }
         runs.push(run);
     }
     Ok(runs)
 }
 
-/// The largest peak resident set of any child waited for so far. Our `convert` children run
-/// before any oiiotool child can be larger than them, so this is read after the first ones.
-fn children_peak_rss_mb() -> Option<f64> {
-    // SAFETY: getrusage writes into the struct we pass and has no other effect.
+/// Runs a command to completion; returns its peak resident memory in MiB (`wait4`'s rusage
+/// of that one child), or an error if it failed.
+fn run_measured(cmd: &mut Command) -> anyhow::Result<f64> {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("running {cmd:?}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 reaps our own child and writes into the two locals; `child` is never
+    // waited for again.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    (rc == 0).then(|| usage.ru_maxrss as f64 / 1024.0)
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    anyhow::ensure!(rc == pid, "waiting for {cmd:?} failed");
+    anyhow::ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed (wait status {status})"
+    );
+    Ok(usage.ru_maxrss as f64 / 1024.0)
 }
 
 const RAWPY_LINEAR: &str = r#"
@@ -313,6 +326,11 @@ pub fn run(dir: &Path, frames: usize, oiiotool: Option<&Path>) -> anyhow::Result
         ColorSpace::from_name("ACES2065-1")?,
         10,
     );
+    // One frame, one process, side by side, before this process holds any frame buffers.
+    let convert = match oiiotool {
+        Some(tool) => convert_runs(dir, &input, tool)?,
+        None => Vec::new(),
+    };
 
     // Stage times: one frame at a time, warm.
     run_frame(&dpx, &dec)?;
@@ -341,10 +359,6 @@ pub fn run(dir: &Path, frames: usize, oiiotool: Option<&Path>) -> anyhow::Result
 
     let (mut oiiotool_fps, mut max_rel_diff) = (None, None);
     let oiiotool_parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let convert = match oiiotool {
-        Some(tool) => convert_runs(dir, &input, tool)?,
-        None => Vec::new(),
-    };
     if let Some(tool) = oiiotool {
         let theirs = dir.join("oiiotool.exr");
         let run_once = |out: &PathBuf| -> anyhow::Result<()> {
@@ -483,7 +497,7 @@ pub fn print(report: &BenchReport) {
             secs(&run.ours),
             secs(&run.theirs),
             run.ours_rss_mb
-                .map(|m| format!(" | our peak RSS {m:.0} MiB"))
+                .map(|m| format!(" | peak RSS {m:.0} MiB vs {:.0} MiB", run.theirs_rss_mb))
                 .unwrap_or_default()
         );
     }
