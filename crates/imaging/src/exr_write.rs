@@ -308,13 +308,15 @@ pub fn encode_exr_layout(
             let packed = match opts.compression {
                 ExrCompression::Zip | ExrCompression::Zips => zip_block(raw)?,
                 // Our PIZ coder; the `exr` crate's if a block's code would be too long.
-                ExrCompression::Piz => match crate::piz::compress(&raw, w, n_lines, &u16s) {
-                    Some(packed) if packed.len() < raw.len() => packed,
-                    Some(_) => raw,
-                    None => exr_compression
-                        .compress_image_section_to_le(&codec_header, raw, section)
-                        .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
-                },
+                ExrCompression::Piz if std::env::var_os("AB_EXR_CRATE").is_none() => {
+                    match crate::piz::compress(&raw, w, n_lines, &u16s) {
+                        Some(packed) if packed.len() < raw.len() => packed,
+                        Some(_) => raw,
+                        None => exr_compression
+                            .compress_image_section_to_le(&codec_header, raw, section)
+                            .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
+                    }
+                }
                 _ => exr_compression
                     .compress_image_section_to_le(&codec_header, raw, section)
                     .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,

@@ -35,22 +35,28 @@ pub(crate) fn compress(
     }
     debug_assert_eq!(acc, n);
     let mut tmp = vec![0u16; n];
-    let mut src = raw_le
-        .chunks_exact(2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let mut at = 0;
     for y in 0..lines {
         for (c, &size) in u16s_per_sample.iter().enumerate() {
             let row = width * size;
             let dst = &mut tmp[starts[c] + y * row..][..row];
-            for (d, s) in dst.iter_mut().zip(src.by_ref()) {
-                *d = s;
+            let src = &raw_le[at..at + 2 * row];
+            at += 2 * row;
+            for (d, b) in dst.iter_mut().zip(src.chunks_exact(2)) {
+                *d = u16::from_le_bytes([b[0], b[1]]);
             }
         }
     }
     // Bitmap of the values present (zero is implied), and the forward table.
-    let mut bitmap = vec![0u8; BITMAP_SIZE];
+    // A byte per value first: plain stores, no read-modify-write chain through one bitmap
+    // byte when neighbouring samples are alike (they usually are).
+    let mut seen = vec![0u8; USHORT_RANGE];
     for &v in &tmp {
-        bitmap[(v >> 3) as usize] |= 1 << (v & 7);
+        seen[v as usize] = 1;
+    }
+    let mut bitmap = vec![0u8; BITMAP_SIZE];
+    for (b, bits) in bitmap.iter_mut().zip(seen.chunks_exact(8)) {
+        *b = bits.iter().enumerate().fold(0, |acc, (k, s)| acc | s << k);
     }
     bitmap[0] &= !1;
     let (mut min_nz, mut max_nz) = (BITMAP_SIZE - 1, 0);
@@ -167,17 +173,23 @@ struct BitWriter<'a> {
 impl BitWriter<'_> {
     #[inline]
     fn put(&mut self, len: u32, bits: u64) {
-        // len ≤ 32 here (code lengths are limited before encoding), so acc never overflows.
+        // len ≤ 32 and fewer than 32 bits pending, so acc never overflows; whole 32-bit words
+        // are flushed at once.
         self.acc = (self.acc << len) | bits;
         self.n_bits += len;
         self.total += u64::from(len);
+        if self.n_bits >= 32 {
+            self.n_bits -= 32;
+            let word = (self.acc >> self.n_bits) as u32;
+            self.out.extend_from_slice(&word.to_be_bytes());
+        }
+    }
+
+    fn finish(mut self) -> u64 {
         while self.n_bits >= 8 {
             self.n_bits -= 8;
             self.out.push((self.acc >> self.n_bits) as u8);
         }
-    }
-
-    fn finish(self) -> u64 {
         if self.n_bits > 0 {
             self.out.push((self.acc << (8 - self.n_bits)) as u8);
         }
@@ -240,10 +252,22 @@ fn huf_compress(data: &[u16], out: &mut Vec<u8>) -> Option<()> {
     if data.is_empty() {
         return Some(());
     }
-    let mut freq = vec![0u64; HUF_ENCSIZE];
-    for &v in data {
-        freq[v as usize] += 1;
+    // Two interleaved histograms, so equal neighbours do not wait on each other's increment.
+    let mut halves = [vec![0u32; HUF_ENCSIZE], vec![0u32; HUF_ENCSIZE]];
+    let (even, odd) = halves.split_at_mut(1);
+    let (even, odd) = (&mut even[0], &mut odd[0]);
+    for pair in data.chunks_exact(2) {
+        even[pair[0] as usize] += 1;
+        odd[pair[1] as usize] += 1;
     }
+    if let Some(&last) = data.chunks_exact(2).remainder().first() {
+        even[last as usize] += 1;
+    }
+    let mut freq: Vec<u64> = even
+        .iter()
+        .zip(odd.iter())
+        .map(|(a, b)| u64::from(*a) + u64::from(*b))
+        .collect();
     let im = freq.iter().position(|f| *f != 0)?;
     let max_sym = HUF_ENCSIZE - 1 - freq.iter().rev().position(|f| *f != 0)?;
     // The run-length pseudo-symbol follows the largest symbol, with a count of 1.
