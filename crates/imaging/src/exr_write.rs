@@ -294,7 +294,6 @@ pub fn encode_exr_layout(
     codec_header.compression = exr_compression;
     codec_header.blocks = BlockDescription::ScanLines;
 
-    let u16s = vec![sample_type.bytes_per_sample() / 2; channels];
     let lines = lines_per_block(opts.compression);
     let n_blocks = h.div_ceil(lines);
     let blocks: Vec<Vec<u8>> = (0..n_blocks)
@@ -307,16 +306,6 @@ pub fn encode_exr_layout(
                 IntegerBounds::new((layout.data.x, layout.data.y + y0 as i32), (w, n_lines));
             let packed = match opts.compression {
                 ExrCompression::Zip | ExrCompression::Zips => zip_block(raw)?,
-                // Our PIZ coder; the `exr` crate's if a block's code would be too long.
-                ExrCompression::Piz if std::env::var_os("AB_EXR_CRATE").is_none() => {
-                    match crate::piz::compress(&raw, w, n_lines, &u16s) {
-                        Some(packed) if packed.len() < raw.len() => packed,
-                        Some(_) => raw,
-                        None => exr_compression
-                            .compress_image_section_to_le(&codec_header, raw, section)
-                            .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
-                    }
-                }
                 _ => exr_compression
                     .compress_image_section_to_le(&codec_header, raw, section)
                     .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,

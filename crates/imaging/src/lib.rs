@@ -13,7 +13,6 @@ pub mod dpx;
 pub mod exr_io;
 pub mod exr_write;
 pub mod ljpeg;
-mod piz;
 pub mod preview;
 pub mod reframe;
 pub mod synth;
