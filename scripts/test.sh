@@ -15,7 +15,7 @@ wait_port() { # port seconds name
 
 # 1. Reference tools (LibRaw via rawpy, OpenEXR, ascmhl, OpenColorIO, asc-fdl, oiiotool).
 VENV="${PLATEFARM_VENV:-$HOME/.cache/platefarm/venv}"
-if ! "$VENV/bin/python" -c "import rawpy, OpenEXR, ascmhl, PyOpenColorIO, fdl, numpy, jsonschema, OpenImageIO" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import rawpy, OpenEXR, ascmhl, PyOpenColorIO, fdl, numpy, jsonschema, OpenImageIO, schemathesis" 2>/dev/null; then
   log "creating the reference-tool venv at $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip

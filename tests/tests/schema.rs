@@ -62,6 +62,10 @@ fn malformed_requests_fail_both() {
         Box::new(|v| v["shots"][0]["handles"] = json!({"head": 1, "tial": 2})),
         Box::new(|v| v["deadline"] = json!("next tuesday")),
         Box::new(|v| v["shots"][0]["name"] = json!("bad/name")),
+        Box::new(|v| v["shots"][2]["proxy"]["format"] = json!("gif")),
+        Box::new(|v| v["shots"][2]["proxy"]["view"] = json!("Filmic")),
+        Box::new(|v| v["shots"][2]["proxy"]["quality"] = json!(0)),
+        Box::new(|v| v["shots"][2]["input_colorspace"] = json!("")),
     ];
     let mut bad = Vec::new();
     for edit in &edits {

@@ -8,14 +8,21 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_764_000_000 + secs, 0).expect("valid timestamp")
 }
 
-fn new_turnover(id: &str, secs: i64) -> NewTurnover {
+fn new_turnover(id: &str, production: &str, secs: i64) -> NewTurnover {
     NewTurnover {
         turnover_id: id.to_string(),
-        production: "conformance".into(),
+        production: production.into(),
         priority: 60,
         deadline: Some(at(86_400)),
         submitted_at: at(secs),
         request_json: format!("{{\"id\":\"{id}\"}}"),
+        shots: ["SH010", "SH020"]
+            .iter()
+            .map(|s| NewShot {
+                name: s.to_string(),
+                input_pattern: format!("clips/{s}/{s}.%07d.dng"),
+            })
+            .collect(),
     }
 }
 
@@ -24,129 +31,226 @@ fn chunks(id: &str) -> Vec<ChunkSpec> {
         ShotFrames {
             shot_idx: 0,
             shot_name: "SH010".into(),
-            frames: FrameRange {
-                start: 1001,
-                end: 1010,
-            },
+            frames: FrameRange::new(1001, 1010).unwrap(),
         },
         ShotFrames {
             shot_idx: 1,
             shot_name: "SH020".into(),
-            frames: FrameRange { start: 1, end: 4 },
+            frames: FrameRange::new(1, 4).unwrap(),
         },
     ];
     plan_chunks(id, &shots, 4).expect("plan")
 }
 
-fn result<'a>(chunk_id: &'a str, state: ChunkState, detail: Option<&'a str>) -> ChunkResult<'a> {
-    ChunkResult {
-        chunk_id,
-        state,
-        detail,
-        worker_id: "w1",
+fn update(chunk_id: &str, generation: u32, change: ChunkChange) -> ChunkUpdate {
+    ChunkUpdate {
+        chunk_id: chunk_id.to_string(),
+        generation,
+        worker_id: "w1".into(),
         attempts: 1,
         at: at(60),
+        change,
+    }
+}
+
+fn output(key: &str) -> OutputFile {
+    OutputFile {
+        key: key.into(),
+        size: 42,
+        xxh64: "0123456789abcdef".into(),
     }
 }
 
 pub async fn run_all(cat: &dyn Catalog, run: &str) {
+    lifecycle(cat, run).await;
+    concurrent_duplicate_submissions(cat, run).await;
+    cancel_and_retry(cat, run).await;
+    cat.ping().await.expect("ping");
+}
+
+async fn lifecycle(cat: &dyn Catalog, run: &str) {
     let id = format!("{run}-a");
+    let prod = format!("{run}-prod");
     let planned = chunks(&id);
-    cat.insert_turnover(&new_turnover(&id, 0), &planned)
-        .await
-        .expect("insert");
-    assert!(
-        matches!(
-            cat.insert_turnover(&new_turnover(&id, 0), &planned).await,
-            Err(CatalogError::Duplicate(_))
-        ),
-        "duplicate turnover ids are refused"
+    assert_eq!(
+        cat.insert_turnover(&new_turnover(&id, &prod, 0), &planned)
+            .await
+            .expect("insert"),
+        Inserted::New
+    );
+    assert_eq!(
+        cat.insert_turnover(&new_turnover(&id, &prod, 0), &planned)
+            .await
+            .unwrap(),
+        Inserted::Existing {
+            request_json: format!("{{\"id\":\"{id}\"}}")
+        },
+        "a second insert of an id reports the existing turnover"
     );
     let s = cat.turnover(&id).await.unwrap().expect("stored");
     assert_eq!(s.state, TurnoverState::Running);
     assert_eq!(
-        (s.chunks.queued, s.frames_total, s.frames_done),
+        (s.chunks.planned, s.frames_total, s.frames_done),
         (4, 14, 0),
         "counts after insert"
     );
-    assert_eq!(s.priority, 60);
-    let stored = cat.request_json(&id).await.unwrap().expect("request kept");
-    assert_eq!(
-        stored,
-        format!("{{\"id\":\"{id}\"}}"),
-        "request JSON round trip"
-    );
+    assert_eq!((s.priority, s.deadline), (60, Some(at(86_400))));
     assert_eq!(cat.request_json("nope").await.unwrap(), None);
 
-    let rows = cat.chunks(&id).await.unwrap();
-    assert_eq!(rows.len(), 4);
+    // Scheduling: the backlog shows it; publishing moves chunks in flight with a generation.
+    let backlog = cat.backlog().await.unwrap();
+    let row = backlog
+        .iter()
+        .find(|b| b.turnover_id == id)
+        .expect("in backlog");
     assert_eq!(
-        rows.iter().map(|r| r.chunk_idx).collect::<Vec<_>>(),
-        [0, 1, 2, 3],
-        "ordered by chunk_idx"
+        (row.planned_chunks, row.planned_frames, row.in_flight_chunks),
+        (4, 14, 0)
     );
+    let next = cat.next_planned(&id, 3).await.unwrap();
+    assert_eq!(
+        next.iter().map(|c| c.chunk_idx).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert_eq!(next[2].frames, FrameRange::new(1009, 1010).unwrap());
+    assert!(next.iter().all(|c| c.next_generation == 1));
+    let published: Vec<(String, u32)> = next
+        .iter()
+        .map(|c| (c.chunk_id.clone(), c.next_generation))
+        .collect();
+    cat.mark_published(&published, at(1)).await.unwrap();
+    let row = cat
+        .backlog()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.turnover_id == id)
+        .unwrap();
     assert_eq!(
         (
-            rows[2].shot.as_str(),
-            rows[2].frame_start,
-            rows[2].frame_end
+            row.planned_chunks,
+            row.in_flight_chunks,
+            row.in_flight_frames
         ),
-        ("SH010", 1009, 1010)
+        (1, 3, 10)
+    );
+    assert_eq!(
+        cat.next_planned(&id, 10).await.unwrap().len(),
+        1,
+        "published chunks are not planned any more"
     );
 
+    let c0 = &planned[0].chunk_id;
+    // An event of a wrong generation changes nothing; the right one does.
     let applied = cat
-        .record_result(&result(&planned[0].chunk_id, ChunkState::Done, None))
+        .apply(&[
+            update(c0, 7, ChunkChange::Started),
+            update(c0, 1, ChunkChange::Started),
+        ])
         .await
         .unwrap();
-    assert!(applied.changed);
+    assert!(!applied[0].changed, "stale generation ignored");
+    assert!(applied[1].changed);
+    assert_eq!(applied[1].state, ChunkState::Running);
+    let applied = cat
+        .apply(&[update(
+            c0,
+            1,
+            ChunkChange::Done {
+                outputs: vec![output("plates/SH010/SH010.0001001.exr")],
+            },
+        )])
+        .await
+        .unwrap();
     assert_eq!(
-        (applied.turnover_id.as_str(), applied.shot.as_str()),
-        (id.as_str(), "SH010")
+        applied[0],
+        Applied {
+            changed: true,
+            state: ChunkState::Done,
+            turnover_id: Some(id.clone()),
+            shot: Some("SH010".into()),
+            n_frames: 4
+        }
     );
     let dup = cat
-        .record_result(&result(
-            &planned[0].chunk_id,
-            ChunkState::Failed,
-            Some("late duplicate"),
-        ))
+        .apply(&[
+            update(
+                c0,
+                1,
+                ChunkChange::Failed {
+                    reason: "late duplicate".into(),
+                },
+            ),
+            update(c0, 1, ChunkChange::Started),
+            update("no-such-chunk", 1, ChunkChange::Started),
+        ])
         .await
         .unwrap();
     assert!(
-        !dup.changed,
-        "a terminal chunk is never flipped by a duplicate result"
+        dup.iter().all(|a| !a.changed),
+        "a final chunk is never flipped by a duplicate; unknown chunks change nothing"
     );
-    cat.record_result(&result(
-        &planned[3].chunk_id,
-        ChunkState::Failed,
-        Some("truncated DNG"),
-    ))
+    cat.apply(&[update(
+        &planned[1].chunk_id,
+        1,
+        ChunkChange::Failed {
+            reason: "truncated DNG".into(),
+        },
+    )])
     .await
     .unwrap();
     let rows = cat.chunks(&id).await.unwrap();
     assert_eq!(rows[0].state, ChunkState::Done);
+    assert_eq!(rows[0].worker_id.as_deref(), Some("w1"));
+    assert_eq!(rows[1].detail.as_deref(), Some("truncated DNG"));
+    assert_eq!(rows[2].state, ChunkState::Published);
+    assert_eq!(rows[3].state, ChunkState::Planned);
     assert_eq!(
-        rows[3].detail.as_deref(),
-        Some("truncated DNG"),
-        "failure reason kept"
+        cat.outputs(&id, Some("SH010")).await.unwrap(),
+        [output("plates/SH010/SH010.0001001.exr")]
     );
-    assert!(matches!(
-        cat.record_result(&result("no-such-chunk", ChunkState::Done, None))
-            .await,
-        Err(CatalogError::UnknownChunk(_))
-    ));
+    assert!(cat.outputs(&id, Some("SH020")).await.unwrap().is_empty());
 
-    let sh = cat.shot_counts(&id, "SH010").await.unwrap();
-    assert_eq!((sh.queued, sh.done, sh.failed), (2, 1, 0), "shot counts");
-    let s = cat.turnover(&id).await.unwrap().unwrap();
+    // Shot SH010 still has chunk 2 in flight: nothing to deliver yet.
+    assert!(cat.deliveries_due(Some(&id)).await.unwrap().is_empty());
+    cat.apply(&[update(
+        &planned[2].chunk_id,
+        1,
+        ChunkChange::Done { outputs: vec![] },
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        cat.deliveries_due(Some(&id)).await.unwrap(),
+        [(id.clone(), "SH010".to_string())]
+    );
+    let counts = cat.state_counts(&id).await.unwrap();
     assert_eq!(
         (
-            s.chunks.queued,
-            s.chunks.done,
-            s.chunks.failed,
-            s.frames_done
+            counts.pending,
+            counts.done,
+            counts.failed,
+            counts.deliveries_pending
         ),
-        (2, 1, 1, 4)
+        (1, 2, 1, 2)
     );
+    cat.set_delivery(&id, "SH010", DeliveryState::Delivered, None, at(70))
+        .await
+        .unwrap();
+    assert!(cat.deliveries_due(Some(&id)).await.unwrap().is_empty());
+    let shots = cat.shots(&id).await.unwrap();
+    assert_eq!(shots.len(), 2);
+    assert_eq!(shots[0].shot, "SH010");
+    assert_eq!(shots[0].delivery, DeliveryState::Delivered);
+    assert_eq!(
+        (
+            shots[0].chunks.done,
+            shots[0].chunks.failed,
+            shots[0].frames_done
+        ),
+        (2, 1, 6)
+    );
+    assert_eq!(shots[1].input_pattern, "clips/SH020/SH020.%07d.dng");
 
     cat.set_turnover_state(&id, TurnoverState::CompletedWithFailures, at(120))
         .await
@@ -154,23 +258,158 @@ pub async fn run_all(cat: &dyn Catalog, run: &str) {
     let s = cat.turnover(&id).await.unwrap().unwrap();
     assert_eq!(s.state, TurnoverState::CompletedWithFailures);
     assert_eq!(s.finished_at, Some(at(120)));
+    assert!(!cat.running_turnovers().await.unwrap().contains(&id));
 
     let later = format!("{run}-b");
-    cat.insert_turnover(&new_turnover(&later, 10), &chunks(&later))
+    cat.insert_turnover(&new_turnover(&later, &prod, 10), &chunks(&later))
         .await
         .unwrap();
     let listed: Vec<String> = cat
-        .list_turnovers(1000)
+        .list_turnovers(&TurnoverFilter {
+            production: Some(prod.clone()),
+            state: None,
+            limit: 100,
+        })
         .await
         .unwrap()
         .into_iter()
         .map(|t| t.turnover_id)
-        .filter(|t| t.starts_with(run))
         .collect();
     assert_eq!(listed, [later.clone(), id.clone()], "most recent first");
+    let running: Vec<String> = cat
+        .list_turnovers(&TurnoverFilter {
+            production: Some(prod.clone()),
+            state: Some(TurnoverState::Running),
+            limit: 100,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.turnover_id)
+        .collect();
+    assert_eq!(running, [later.clone()], "filtered by state");
+    assert!(cat.running_turnovers().await.unwrap().contains(&later));
     assert!(cat
         .turnover(&format!("{run}-missing"))
         .await
         .unwrap()
         .is_none());
+}
+
+async fn concurrent_duplicate_submissions(cat: &dyn Catalog, run: &str) {
+    let id = format!("{run}-race");
+    let t = new_turnover(&id, "race", 0);
+    let planned = chunks(&id);
+    let (a, b) = tokio::join!(
+        cat.insert_turnover(&t, &planned),
+        cat.insert_turnover(&t, &planned)
+    );
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert!(
+        matches!(
+            (&a, &b),
+            (Inserted::New, Inserted::Existing { .. }) | (Inserted::Existing { .. }, Inserted::New)
+        ),
+        "exactly one of two racing submissions inserts: {a:?} {b:?}"
+    );
+    assert_eq!(
+        cat.chunks(&id).await.unwrap().len(),
+        4,
+        "chunks inserted once"
+    );
+}
+
+async fn cancel_and_retry(cat: &dyn Catalog, run: &str) {
+    let id = format!("{run}-retry");
+    let planned = chunks(&id);
+    cat.insert_turnover(&new_turnover(&id, "retry", 0), &planned)
+        .await
+        .unwrap();
+    let all: Vec<(String, u32)> = planned.iter().map(|c| (c.chunk_id.clone(), 1)).collect();
+    cat.mark_published(&all, at(1)).await.unwrap();
+    cat.apply(&[
+        update(
+            &planned[0].chunk_id,
+            1,
+            ChunkChange::Done { outputs: vec![] },
+        ),
+        update(
+            &planned[1].chunk_id,
+            1,
+            ChunkChange::Failed {
+                reason: "corrupt".into(),
+            },
+        ),
+        update(
+            &planned[2].chunk_id,
+            1,
+            ChunkChange::Done { outputs: vec![] },
+        ),
+        update(
+            &planned[3].chunk_id,
+            1,
+            ChunkChange::Done { outputs: vec![] },
+        ),
+    ])
+    .await
+    .unwrap();
+    for (t, s) in cat.deliveries_due(Some(&id)).await.unwrap() {
+        cat.set_delivery(&t, &s, DeliveryState::Delivered, None, at(2))
+            .await
+            .unwrap();
+    }
+    cat.set_turnover_state(&id, TurnoverState::CompletedWithFailures, at(3))
+        .await
+        .unwrap();
+    assert_eq!(cat.retry_failed(&id, at(4)).await.unwrap(), Some(1));
+    let s = cat.turnover(&id).await.unwrap().unwrap();
+    assert_eq!(s.state, TurnoverState::Running, "running again");
+    assert_eq!(s.finished_at, None);
+    let next = cat.next_planned(&id, 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        next[0].next_generation, 2,
+        "a re-published chunk gets a new generation"
+    );
+    // The old attempt's late result cannot touch the retried chunk.
+    cat.mark_published(&[(next[0].chunk_id.clone(), 2)], at(5))
+        .await
+        .unwrap();
+    let stale = cat
+        .apply(&[update(
+            &next[0].chunk_id,
+            1,
+            ChunkChange::Failed {
+                reason: "old".into(),
+            },
+        )])
+        .await
+        .unwrap();
+    assert!(!stale[0].changed);
+    let shots = cat.shots(&id).await.unwrap();
+    assert_eq!(
+        shots
+            .iter()
+            .map(|s| (s.shot.as_str(), s.delivery))
+            .collect::<Vec<_>>(),
+        [
+            ("SH010", DeliveryState::Pending),
+            ("SH020", DeliveryState::Delivered)
+        ],
+        "the retried shot is delivered again"
+    );
+    assert_eq!(cat.cancel(&id, at(6)).await.unwrap(), Some(1));
+    let s = cat.turnover(&id).await.unwrap().unwrap();
+    assert_eq!(s.state, TurnoverState::Cancelled);
+    assert_eq!(s.chunks.cancelled, 1);
+    cat.set_turnover_state(&id, TurnoverState::Completed, at(7))
+        .await
+        .unwrap();
+    assert_eq!(
+        cat.turnover(&id).await.unwrap().unwrap().state,
+        TurnoverState::Cancelled,
+        "a cancelled turnover stays cancelled"
+    );
+    assert_eq!(cat.cancel("no-such", at(8)).await.unwrap(), None);
+    assert_eq!(cat.retry_failed("no-such", at(8)).await.unwrap(), None);
 }

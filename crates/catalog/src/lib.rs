@@ -1,29 +1,57 @@
-//! Catalog of turnovers and chunks: the trait, one SQL implementation for SQLite (embedded)
-//! and PostgreSQL (at scale) through sqlx's `Any` driver, and the conformance suite.
+//! Catalog of turnovers, shots and chunks: the trait, one SQL implementation for SQLite
+//! (embedded) and PostgreSQL (at scale) through sqlx's `Any` driver with migrations embedded in
+//! the binary, and the conformance suite.
 //!
-//! The catalog stores states; `platefarm_core::state` decides them. Results are applied with a
-//! conditional update (`… WHERE state = 'queued'`), so a duplicate result of a redelivered
-//! chunk can never flip a chunk that is already done or failed.
+//! The catalog stores states; `platefarm_core::state` decides them. Every worker event is
+//! applied with a conditional update (`… WHERE generation = $g AND state IN (published,
+//! running)`), so a duplicate or stale event can never flip a chunk that is already final or
+//! was re-published since.
 
 pub mod conformance;
+mod migrations;
 mod sql;
 
-pub use sql::SqlCatalog;
+pub use sql::{CatalogOptions, SqlCatalog};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use platefarm_core::{ChunkSpec, ChunkState, TurnoverState};
+use platefarm_core::{
+    ChunkSpec, ChunkState, DeliveryState, FrameRange, OutputFile, StateCounts, TurnoverState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("turnover {0:?} already exists")]
-    Duplicate(String),
     #[error("no chunk {0:?} in the catalog")]
     UnknownChunk(String),
     #[error("catalog database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("catalog migration {version} failed: {source}")]
+    Migration {
+        version: i64,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("the catalog's schema is version {found}, newer than this build understands ({known}); upgrade platefarm")]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("catalog holds an invalid value in {column}: {value:?}")]
     Corrupt { column: &'static str, value: String },
+}
+
+impl CatalogError {
+    /// A database outage (retry later) rather than a wrong request or a corrupt row.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            CatalogError::Db(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        ) || matches!(self, CatalogError::Db(sqlx::Error::Database(e)) if e.code().is_some_and(|c| c.starts_with("57") || c.starts_with("08") || c == "40001" || c == "40P01"))
+    }
 }
 
 /// A turnover as the dispatcher records it at submission.
@@ -34,20 +62,55 @@ pub struct NewTurnover {
     pub priority: u8,
     pub deadline: Option<DateTime<Utc>>,
     pub submitted_at: DateTime<Utc>,
-    /// The validated request, as JSON, for audit and re-dispatch.
+    /// The validated request, as JSON, for audit, status and re-dispatch.
     pub request_json: String,
+    /// Its shots in request order, with the resolved input pattern of each.
+    pub shots: Vec<NewShot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewShot {
+    pub name: String,
+    pub input_pattern: String,
+}
+
+/// What `insert_turnover` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    /// A turnover with this id exists already (the race-free duplicate check): its request.
+    Existing {
+        request_json: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ChunkCounts {
-    pub queued: u64,
+    pub planned: u64,
+    pub published: u64,
+    pub running: u64,
     pub done: u64,
     pub failed: u64,
+    pub cancelled: u64,
 }
 
 impl ChunkCounts {
     pub fn total(&self) -> u64 {
-        self.queued + self.done + self.failed
+        self.pending() + self.done + self.failed + self.cancelled
+    }
+    /// Not final yet: planned, published or running.
+    pub fn pending(&self) -> u64 {
+        self.planned + self.published + self.running
+    }
+    pub fn add(&mut self, state: ChunkState, n: u64) {
+        match state {
+            ChunkState::Planned => self.planned += n,
+            ChunkState::Published => self.published += n,
+            ChunkState::Running => self.running += n,
+            ChunkState::Done => self.done += n,
+            ChunkState::Failed => self.failed += n,
+            ChunkState::Cancelled => self.cancelled += n,
+        }
     }
 }
 
@@ -56,12 +119,24 @@ pub struct TurnoverSummary {
     pub turnover_id: String,
     pub production: String,
     pub priority: u8,
+    pub deadline: Option<DateTime<Utc>>,
     pub state: TurnoverState,
     pub submitted_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub chunks: ChunkCounts,
     pub frames_done: u64,
     pub frames_total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ShotSummary {
+    pub shot: String,
+    pub input_pattern: String,
+    pub chunks: ChunkCounts,
+    pub frames_done: u64,
+    pub frames_total: u64,
+    pub delivery: DeliveryState,
+    pub delivery_detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -73,54 +148,155 @@ pub struct ChunkRow {
     pub frame_start: u32,
     pub frame_end: u32,
     pub state: ChunkState,
+    pub generation: u32,
     pub attempts: u32,
     pub worker_id: Option<String>,
     pub detail: Option<String>,
 }
 
-/// What applying a chunk result did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResultApplied {
-    /// False when the chunk was already terminal (a duplicate result).
-    pub changed: bool,
-    pub turnover_id: String,
+/// A planned chunk about to be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChunk {
+    pub chunk_id: String,
     pub shot: String,
+    pub chunk_idx: u32,
+    pub frames: FrameRange,
+    /// The generation its message carries (one more than the last publish).
+    pub next_generation: u32,
 }
 
-/// A chunk result to record.
+/// A running turnover as the scheduler needs it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChunkResult<'a> {
-    pub chunk_id: &'a str,
-    pub state: ChunkState,
-    pub detail: Option<&'a str>,
-    pub worker_id: &'a str,
+pub struct BacklogRow {
+    pub turnover_id: String,
+    pub production: String,
+    pub priority: u8,
+    pub deadline: Option<DateTime<Utc>>,
+    pub submitted_at: DateTime<Utc>,
+    pub planned_chunks: u64,
+    pub planned_frames: u64,
+    pub in_flight_chunks: u64,
+    pub in_flight_frames: u64,
+}
+
+/// One worker event (or a dead letter) to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkUpdate {
+    pub chunk_id: String,
+    pub generation: u32,
+    pub worker_id: String,
     pub attempts: u32,
     pub at: DateTime<Utc>,
+    pub change: ChunkChange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkChange {
+    Started,
+    Done { outputs: Vec<OutputFile> },
+    Failed { reason: String },
+}
+
+/// What applying one update did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// False for a duplicate, stale (older generation) or unknown-chunk event.
+    pub changed: bool,
+    pub state: ChunkState,
+    pub turnover_id: Option<String>,
+    pub shot: Option<String>,
+    pub n_frames: u64,
+}
+
+/// Filters of `GET /v1/turnovers`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnoverFilter {
+    pub production: Option<String>,
+    pub state: Option<TurnoverState>,
+    pub limit: u32,
 }
 
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
-    /// Records a turnover and all its chunks (state `queued`) in one transaction.
+    /// Records a turnover, its shots and all its chunks (state `planned`) in one transaction,
+    /// or reports the existing one with that id (race-free: a unique insert decides).
     async fn insert_turnover(
         &self,
         t: &NewTurnover,
         chunks: &[ChunkSpec],
+    ) -> Result<Inserted, CatalogError>;
+    async fn turnover(&self, turnover_id: &str) -> Result<Option<TurnoverSummary>, CatalogError>;
+    async fn shots(&self, turnover_id: &str) -> Result<Vec<ShotSummary>, CatalogError>;
+    async fn chunks(&self, turnover_id: &str) -> Result<Vec<ChunkRow>, CatalogError>;
+    /// Output files of a shot (or the whole turnover), sorted by key.
+    async fn outputs(
+        &self,
+        turnover_id: &str,
+        shot: Option<&str>,
+    ) -> Result<Vec<OutputFile>, CatalogError>;
+    /// Most recent first.
+    async fn list_turnovers(
+        &self,
+        filter: &TurnoverFilter,
+    ) -> Result<Vec<TurnoverSummary>, CatalogError>;
+    /// The validated request as recorded at submission.
+    async fn request_json(&self, turnover_id: &str) -> Result<Option<String>, CatalogError>;
+
+    /// Running turnovers with planned or in-flight chunks, for the scheduler.
+    async fn backlog(&self) -> Result<Vec<BacklogRow>, CatalogError>;
+    /// The next `limit` planned chunks of a turnover, in chunk order.
+    async fn next_planned(
+        &self,
+        turnover_id: &str,
+        limit: u32,
+    ) -> Result<Vec<PlannedChunk>, CatalogError>;
+    /// `planned → published` with the generation their messages carried (after the broker
+    /// confirmed them).
+    async fn mark_published(
+        &self,
+        chunks: &[(String, u32)],
+        at: DateTime<Utc>,
     ) -> Result<(), CatalogError>;
-    /// Applies a chunk result if the chunk is still queued.
-    async fn record_result(&self, r: &ChunkResult<'_>) -> Result<ResultApplied, CatalogError>;
+    /// Applies worker events and dead letters in one transaction.
+    async fn apply(&self, updates: &[ChunkUpdate]) -> Result<Vec<Applied>, CatalogError>;
+
+    /// Counts deciding a turnover's state.
+    async fn state_counts(&self, turnover_id: &str) -> Result<StateCounts, CatalogError>;
     async fn set_turnover_state(
         &self,
         turnover_id: &str,
         state: TurnoverState,
         at: DateTime<Utc>,
     ) -> Result<(), CatalogError>;
-    async fn turnover(&self, turnover_id: &str) -> Result<Option<TurnoverSummary>, CatalogError>;
-    async fn chunks(&self, turnover_id: &str) -> Result<Vec<ChunkRow>, CatalogError>;
-    /// Most recent first.
-    async fn list_turnovers(&self, limit: u32) -> Result<Vec<TurnoverSummary>, CatalogError>;
-    /// Counts of one shot's chunks (to know when a shot is complete).
-    async fn shot_counts(&self, turnover_id: &str, shot: &str)
-        -> Result<ChunkCounts, CatalogError>;
-    /// The validated request as recorded at submission.
-    async fn request_json(&self, turnover_id: &str) -> Result<Option<String>, CatalogError>;
+    /// Shots whose chunks are all final and whose delivery has not run, of running turnovers
+    /// (or of one).
+    async fn deliveries_due(
+        &self,
+        turnover_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, CatalogError>;
+    async fn set_delivery(
+        &self,
+        turnover_id: &str,
+        shot: &str,
+        state: DeliveryState,
+        detail: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError>;
+    /// Turnovers in state `running` (to reconcile after a restart).
+    async fn running_turnovers(&self) -> Result<Vec<String>, CatalogError>;
+    /// Cancels every chunk not final yet; `None` if there is no such turnover.
+    async fn cancel(
+        &self,
+        turnover_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<u64>, CatalogError>;
+    /// `failed → planned` for every failed chunk, shots' deliveries back to pending, turnover
+    /// running again; `None` if there is no such turnover.
+    async fn retry_failed(
+        &self,
+        turnover_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<u64>, CatalogError>;
+    /// Reachability check for `/health/readyz`.
+    async fn ping(&self) -> Result<(), CatalogError>;
 }

@@ -1,41 +1,34 @@
 //! One SQL implementation for SQLite and PostgreSQL through sqlx's `Any` driver: portable
-//! types (TEXT timestamps in RFC 3339, BIGINT counters) and `$n` placeholders, which both
-//! backends accept.
+//! types (TEXT timestamps in RFC 3339, BIGINT counters), `$n` placeholders, `ON CONFLICT` and
+//! `RETURNING`, which both backends accept.
 
 use crate::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use std::time::Duration;
 
 pub struct SqlCatalog {
     pool: AnyPool,
 }
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS turnovers (
-        turnover_id TEXT PRIMARY KEY,
-        production TEXT NOT NULL,
-        priority BIGINT NOT NULL,
-        deadline TEXT,
-        state TEXT NOT NULL,
-        submitted_at TEXT NOT NULL,
-        finished_at TEXT,
-        request_json TEXT NOT NULL
-    )",
-    "CREATE TABLE IF NOT EXISTS chunks (
-        chunk_id TEXT PRIMARY KEY,
-        turnover_id TEXT NOT NULL REFERENCES turnovers(turnover_id),
-        shot TEXT NOT NULL,
-        chunk_idx BIGINT NOT NULL,
-        frame_start BIGINT NOT NULL,
-        frame_end BIGINT NOT NULL,
-        state TEXT NOT NULL,
-        attempts BIGINT NOT NULL DEFAULT 0,
-        worker_id TEXT,
-        detail TEXT,
-        updated_at TEXT
-    )",
-    "CREATE INDEX IF NOT EXISTS chunks_by_turnover ON chunks (turnover_id, shot, state)",
-];
+/// Connection settings (`--catalog URL` plus pool limits).
+#[derive(Debug, Clone)]
+pub struct CatalogOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for CatalogOptions {
+    fn default() -> Self {
+        CatalogOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+const PENDING: &str = "('planned', 'published', 'running')";
+const IN_FLIGHT: &str = "('published', 'running')";
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -50,20 +43,35 @@ fn parse_ts(column: &'static str, s: &str) -> Result<DateTime<Utc>, CatalogError
         })
 }
 
+fn parse<T: std::str::FromStr>(column: &'static str, s: String) -> Result<T, CatalogError> {
+    s.parse()
+        .map_err(|_| CatalogError::Corrupt { column, value: s })
+}
+
+fn u64_of(row: &AnyRow, col: &str) -> Result<u64, CatalogError> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.unwrap_or(0).max(0) as u64)
+}
+
 impl SqlCatalog {
-    /// Connects (`sqlite://path?mode=rwc`, `sqlite::memory:`, `postgres://…`) and creates the schema.
+    /// Connects (`sqlite:PATH`, `sqlite://path?mode=rwc`, `sqlite::memory:`, `postgres://…`) and
+    /// runs the embedded migrations.
     pub async fn connect(url: &str) -> Result<Self, CatalogError> {
+        Self::connect_with(url, &CatalogOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, opts: &CatalogOptions) -> Result<Self, CatalogError> {
         sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite");
+        let url = normalise_sqlite_url(url);
         // SQLite allows one writer; a single connection serialises writes instead of failing
         // them with SQLITE_BUSY. In-memory SQLite must also stay on one connection.
-        let max = if url.starts_with("sqlite") { 1 } else { 8 };
+        let max = if sqlite { 1 } else { opts.max_connections };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
-            .connect(url)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect(&url)
             .await?;
-        for stmt in SCHEMA {
-            sqlx::query(stmt).execute(&pool).await?;
-        }
+        migrations::run(&pool, !sqlite).await?;
         Ok(SqlCatalog { pool })
     }
 
@@ -75,69 +83,98 @@ impl SqlCatalog {
     fn summary(
         row: &AnyRow,
         counts: ChunkCounts,
-        frames_done: u64,
-        frames_total: u64,
+        frames: (u64, u64),
     ) -> Result<TurnoverSummary, CatalogError> {
-        let state: String = row.try_get("state")?;
         let submitted: String = row.try_get("submitted_at")?;
         let finished: Option<String> = row.try_get("finished_at")?;
+        let deadline: Option<String> = row.try_get("deadline")?;
         Ok(TurnoverSummary {
             turnover_id: row.try_get("turnover_id")?,
             production: row.try_get("production")?,
             priority: row.try_get::<i64, _>("priority")?.clamp(0, 100) as u8,
-            state: state.parse().map_err(|_| CatalogError::Corrupt {
-                column: "turnovers.state",
-                value: state.clone(),
-            })?,
+            deadline: deadline
+                .as_deref()
+                .map(|d| parse_ts("turnovers.deadline", d))
+                .transpose()?,
+            state: parse("turnovers.state", row.try_get("state")?)?,
             submitted_at: parse_ts("turnovers.submitted_at", &submitted)?,
             finished_at: finished
                 .as_deref()
                 .map(|f| parse_ts("turnovers.finished_at", f))
                 .transpose()?,
             chunks: counts,
-            frames_done,
-            frames_total,
+            frames_done: frames.0,
+            frames_total: frames.1,
         })
     }
 
-    async fn counts(
+    /// Chunk counts and (done, total) frames per shot of one turnover.
+    async fn counts_by_shot(
         &self,
         turnover_id: &str,
-        shot: Option<&str>,
-    ) -> Result<(ChunkCounts, u64, u64), CatalogError> {
+    ) -> Result<Vec<(String, ChunkCounts, u64, u64)>, CatalogError> {
         let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n, CAST(SUM(frame_end - frame_start + 1) AS BIGINT) AS frames FROM chunks
-             WHERE turnover_id = $1 AND ($2 = '' OR shot = $2) GROUP BY state",
+            "SELECT shot, state, COUNT(*) AS n, CAST(SUM(frame_end - frame_start + 1) AS BIGINT) AS frames
+             FROM chunks WHERE turnover_id = $1 GROUP BY shot, state ORDER BY shot",
         )
         .bind(turnover_id)
-        .bind(shot.unwrap_or(""))
         .fetch_all(&self.pool)
         .await?;
-        let mut c = ChunkCounts::default();
-        let (mut done_frames, mut total_frames) = (0u64, 0u64);
+        let mut out: Vec<(String, ChunkCounts, u64, u64)> = Vec::new();
         for row in rows {
-            let state: String = row.try_get("state")?;
-            let n = row.try_get::<i64, _>("n")? as u64;
-            let frames = row.try_get::<i64, _>("frames")? as u64;
-            total_frames += frames;
-            match state.parse::<ChunkState>() {
-                Ok(ChunkState::Queued) => c.queued += n,
-                Ok(ChunkState::Done) => {
-                    c.done += n;
-                    done_frames += frames
-                }
-                Ok(ChunkState::Failed) => c.failed += n,
-                Err(_) => {
-                    return Err(CatalogError::Corrupt {
-                        column: "chunks.state",
-                        value: state,
-                    })
-                }
+            let shot: String = row.try_get("shot")?;
+            let state: ChunkState = parse("chunks.state", row.try_get("state")?)?;
+            let (n, frames) = (u64_of(&row, "n")?, u64_of(&row, "frames")?);
+            if out.last().map(|l| &l.0) != Some(&shot) {
+                out.push((shot, ChunkCounts::default(), 0, 0));
+            }
+            let last = out.last_mut().expect("pushed");
+            last.1.add(state, n);
+            last.3 += frames;
+            if state == ChunkState::Done {
+                last.2 += frames;
             }
         }
-        Ok((c, done_frames, total_frames))
+        Ok(out)
+    }
+
+    async fn totals(&self, turnover_id: &str) -> Result<(ChunkCounts, (u64, u64)), CatalogError> {
+        let mut c = ChunkCounts::default();
+        let (mut done, mut total) = (0, 0);
+        for (_, sc, d, t) in self.counts_by_shot(turnover_id).await? {
+            for s in ChunkState::ALL {
+                c.add(s, count_of(&sc, s));
+            }
+            done += d;
+            total += t;
+        }
+        Ok((c, (done, total)))
     }
 }
+
+fn count_of(c: &ChunkCounts, s: ChunkState) -> u64 {
+    match s {
+        ChunkState::Planned => c.planned,
+        ChunkState::Published => c.published,
+        ChunkState::Running => c.running,
+        ChunkState::Done => c.done,
+        ChunkState::Failed => c.failed,
+        ChunkState::Cancelled => c.cancelled,
+    }
+}
+
+/// `sqlite:PATH` (the documented form) → sqlx's `sqlite://PATH?mode=rwc` (create if missing).
+fn normalise_sqlite_url(url: &str) -> String {
+    match url.strip_prefix("sqlite:") {
+        Some(rest) if !rest.starts_with("//") && rest != ":memory:" => {
+            format!("sqlite://{rest}?mode=rwc")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Rows per multi-row INSERT (9 columns: well under both backends' parameter limits).
+const INSERT_BATCH: usize = 200;
 
 #[async_trait]
 impl Catalog for SqlCatalog {
@@ -145,18 +182,13 @@ impl Catalog for SqlCatalog {
         &self,
         t: &NewTurnover,
         chunks: &[ChunkSpec],
-    ) -> Result<(), CatalogError> {
+    ) -> Result<Inserted, CatalogError> {
         let mut tx = self.pool.begin().await?;
-        let exists = sqlx::query("SELECT 1 AS one FROM turnovers WHERE turnover_id = $1")
-            .bind(&t.turnover_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_some() {
-            return Err(CatalogError::Duplicate(t.turnover_id.clone()));
-        }
-        sqlx::query(
-            "INSERT INTO turnovers (turnover_id, production, priority, deadline, state, submitted_at, request_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        // The unique key decides a race between two submissions of one id (PostgreSQL runs
+        // them concurrently); the loser sees zero rows inserted.
+        let inserted = sqlx::query(
+            "INSERT INTO turnovers (turnover_id, production, priority, deadline, state, submitted_at, request_json, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6) ON CONFLICT (turnover_id) DO NOTHING",
         )
         .bind(&t.turnover_id)
         .bind(&t.production)
@@ -167,66 +199,66 @@ impl Catalog for SqlCatalog {
         .bind(&t.request_json)
         .execute(&mut *tx)
         .await?;
-        for c in chunks {
+        if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
+            let existing = self.request_json(&t.turnover_id).await?.unwrap_or_default();
+            return Ok(Inserted::Existing {
+                request_json: existing,
+            });
+        }
+        for (i, shot) in t.shots.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO chunks (chunk_id, turnover_id, shot, chunk_idx, frame_start, frame_end, state, attempts, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+                "INSERT INTO shots (turnover_id, shot_idx, name, input_pattern, delivery, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(&c.chunk_id)
             .bind(&t.turnover_id)
-            .bind(&c.shot_name)
-            .bind(c.chunk_idx as i64)
-            .bind(c.frames.start as i64)
-            .bind(c.frames.end as i64)
-            .bind(ChunkState::Queued.as_str())
+            .bind(i as i64)
+            .bind(&shot.name)
+            .bind(&shot.input_pattern)
+            .bind(DeliveryState::Pending.as_str())
             .bind(ts(t.submitted_at))
             .execute(&mut *tx)
             .await?;
         }
+        for batch in chunks.chunks(INSERT_BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO chunks (chunk_id, turnover_id, shot, chunk_idx, frame_start, frame_end, state, attempts, updated_at, generation) VALUES ",
+            );
+            for i in 0..batch.len() {
+                let b = i * 9;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0)",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for c in batch {
+                q = q
+                    .bind(&c.chunk_id)
+                    .bind(&t.turnover_id)
+                    .bind(&c.shot_name)
+                    .bind(c.chunk_idx as i64)
+                    .bind(c.frames.start() as i64)
+                    .bind(c.frames.end() as i64)
+                    .bind(ChunkState::Planned.as_str())
+                    .bind(0i64)
+                    .bind(ts(t.submitted_at));
+            }
+            q.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        Ok(())
-    }
-
-    async fn record_result(&self, r: &ChunkResult<'_>) -> Result<ResultApplied, CatalogError> {
-        let row = sqlx::query("SELECT turnover_id, shot FROM chunks WHERE chunk_id = $1")
-            .bind(r.chunk_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| CatalogError::UnknownChunk(r.chunk_id.to_string()))?;
-        let done = sqlx::query(
-            "UPDATE chunks SET state = $1, detail = $2, worker_id = $3, attempts = $4, updated_at = $5
-             WHERE chunk_id = $6 AND state = $7",
-        )
-        .bind(r.state.as_str())
-        .bind(r.detail)
-        .bind(r.worker_id)
-        .bind(r.attempts as i64)
-        .bind(ts(r.at))
-        .bind(r.chunk_id)
-        .bind(ChunkState::Queued.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(ResultApplied {
-            changed: done.rows_affected() == 1 && r.state != ChunkState::Queued,
-            turnover_id: row.try_get("turnover_id")?,
-            shot: row.try_get("shot")?,
-        })
-    }
-
-    async fn set_turnover_state(
-        &self,
-        turnover_id: &str,
-        state: TurnoverState,
-        at: DateTime<Utc>,
-    ) -> Result<(), CatalogError> {
-        let finished = state.is_terminal().then(|| ts(at));
-        sqlx::query("UPDATE turnovers SET state = $1, finished_at = $2 WHERE turnover_id = $3")
-            .bind(state.as_str())
-            .bind(finished)
-            .bind(turnover_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        Ok(Inserted::New)
     }
 
     async fn turnover(&self, turnover_id: &str) -> Result<Option<TurnoverSummary>, CatalogError> {
@@ -237,8 +269,37 @@ impl Catalog for SqlCatalog {
         else {
             return Ok(None);
         };
-        let (counts, done, total) = self.counts(turnover_id, None).await?;
-        Ok(Some(Self::summary(&row, counts, done, total)?))
+        let (counts, frames) = self.totals(turnover_id).await?;
+        Ok(Some(Self::summary(&row, counts, frames)?))
+    }
+
+    async fn shots(&self, turnover_id: &str) -> Result<Vec<ShotSummary>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT name, input_pattern, delivery, delivery_detail FROM shots WHERE turnover_id = $1 ORDER BY shot_idx, name",
+        )
+        .bind(turnover_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let counts = self.counts_by_shot(turnover_id).await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("name")?;
+                let (chunks, done, total) = counts
+                    .iter()
+                    .find(|c| c.0 == name)
+                    .map(|c| (c.1, c.2, c.3))
+                    .unwrap_or_default();
+                Ok(ShotSummary {
+                    shot: name,
+                    input_pattern: row.try_get("input_pattern")?,
+                    chunks,
+                    frames_done: done,
+                    frames_total: total,
+                    delivery: parse("shots.delivery", row.try_get("delivery")?)?,
+                    delivery_detail: row.try_get("delivery_detail")?,
+                })
+            })
+            .collect()
     }
 
     async fn chunks(&self, turnover_id: &str) -> Result<Vec<ChunkRow>, CatalogError> {
@@ -248,7 +309,6 @@ impl Catalog for SqlCatalog {
             .await?;
         rows.iter()
             .map(|row| {
-                let state: String = row.try_get("state")?;
                 Ok(ChunkRow {
                     chunk_id: row.try_get("chunk_id")?,
                     turnover_id: row.try_get("turnover_id")?,
@@ -256,10 +316,8 @@ impl Catalog for SqlCatalog {
                     chunk_idx: row.try_get::<i64, _>("chunk_idx")? as u32,
                     frame_start: row.try_get::<i64, _>("frame_start")? as u32,
                     frame_end: row.try_get::<i64, _>("frame_end")? as u32,
-                    state: state.parse().map_err(|_| CatalogError::Corrupt {
-                        column: "chunks.state",
-                        value: state.clone(),
-                    })?,
+                    state: parse("chunks.state", row.try_get("state")?)?,
+                    generation: row.try_get::<i64, _>("generation")? as u32,
                     attempts: row.try_get::<i64, _>("attempts")? as u32,
                     worker_id: row.try_get("worker_id")?,
                     detail: row.try_get("detail")?,
@@ -268,27 +326,49 @@ impl Catalog for SqlCatalog {
             .collect()
     }
 
-    async fn list_turnovers(&self, limit: u32) -> Result<Vec<TurnoverSummary>, CatalogError> {
-        let rows =
-            sqlx::query("SELECT * FROM turnovers ORDER BY submitted_at DESC, turnover_id LIMIT $1")
-                .bind(limit as i64)
-                .fetch_all(&self.pool)
-                .await?;
+    async fn outputs(
+        &self,
+        turnover_id: &str,
+        shot: Option<&str>,
+    ) -> Result<Vec<OutputFile>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT object_key, size, xxh64 FROM outputs WHERE turnover_id = $1 AND ($2 = '' OR shot = $2) ORDER BY object_key",
+        )
+        .bind(turnover_id)
+        .bind(shot.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutputFile {
+                    key: row.try_get("object_key")?,
+                    size: u64_of(row, "size")?,
+                    xxh64: row.try_get("xxh64")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_turnovers(
+        &self,
+        filter: &TurnoverFilter,
+    ) -> Result<Vec<TurnoverSummary>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT * FROM turnovers WHERE ($1 = '' OR production = $1) AND ($2 = '' OR state = $2)
+             ORDER BY submitted_at DESC, turnover_id LIMIT $3",
+        )
+        .bind(filter.production.as_deref().unwrap_or(""))
+        .bind(filter.state.map(|s| s.as_str()).unwrap_or(""))
+        .bind(filter.limit.clamp(1, 1000) as i64)
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = row.try_get("turnover_id")?;
-            let (counts, done, total) = self.counts(&id, None).await?;
-            out.push(Self::summary(row, counts, done, total)?);
+            let (counts, frames) = self.totals(&id).await?;
+            out.push(Self::summary(row, counts, frames)?);
         }
         Ok(out)
-    }
-
-    async fn shot_counts(
-        &self,
-        turnover_id: &str,
-        shot: &str,
-    ) -> Result<ChunkCounts, CatalogError> {
-        Ok(self.counts(turnover_id, Some(shot)).await?.0)
     }
 
     async fn request_json(&self, turnover_id: &str) -> Result<Option<String>, CatalogError> {
@@ -297,5 +377,339 @@ impl Catalog for SqlCatalog {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get("request_json")).transpose()?)
+    }
+
+    async fn backlog(&self) -> Result<Vec<BacklogRow>, CatalogError> {
+        let rows = sqlx::query(&format!(
+            "SELECT t.turnover_id, t.production, t.priority, t.deadline, t.submitted_at,
+               CAST(SUM(CASE WHEN c.state = 'planned' THEN 1 ELSE 0 END) AS BIGINT) AS planned_chunks,
+               CAST(SUM(CASE WHEN c.state = 'planned' THEN c.frame_end - c.frame_start + 1 ELSE 0 END) AS BIGINT) AS planned_frames,
+               CAST(SUM(CASE WHEN c.state IN {IN_FLIGHT} THEN 1 ELSE 0 END) AS BIGINT) AS in_flight_chunks,
+               CAST(SUM(CASE WHEN c.state IN {IN_FLIGHT} THEN c.frame_end - c.frame_start + 1 ELSE 0 END) AS BIGINT) AS in_flight_frames
+             FROM turnovers t JOIN chunks c ON c.turnover_id = t.turnover_id
+             WHERE t.state = 'running' AND c.state IN {PENDING}
+             GROUP BY t.turnover_id, t.production, t.priority, t.deadline, t.submitted_at
+             ORDER BY t.submitted_at, t.turnover_id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let deadline: Option<String> = row.try_get("deadline")?;
+                let submitted: String = row.try_get("submitted_at")?;
+                Ok(BacklogRow {
+                    turnover_id: row.try_get("turnover_id")?,
+                    production: row.try_get("production")?,
+                    priority: row.try_get::<i64, _>("priority")?.clamp(0, 100) as u8,
+                    deadline: deadline
+                        .as_deref()
+                        .map(|d| parse_ts("turnovers.deadline", d))
+                        .transpose()?,
+                    submitted_at: parse_ts("turnovers.submitted_at", &submitted)?,
+                    planned_chunks: u64_of(row, "planned_chunks")?,
+                    planned_frames: u64_of(row, "planned_frames")?,
+                    in_flight_chunks: u64_of(row, "in_flight_chunks")?,
+                    in_flight_frames: u64_of(row, "in_flight_frames")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn next_planned(
+        &self,
+        turnover_id: &str,
+        limit: u32,
+    ) -> Result<Vec<PlannedChunk>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT chunk_id, shot, chunk_idx, frame_start, frame_end, generation FROM chunks
+             WHERE turnover_id = $1 AND state = 'planned' ORDER BY chunk_idx LIMIT $2",
+        )
+        .bind(turnover_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let (start, end) = (
+                    row.try_get::<i64, _>("frame_start")?,
+                    row.try_get::<i64, _>("frame_end")?,
+                );
+                let frames = u32::try_from(start)
+                    .ok()
+                    .zip(u32::try_from(end).ok())
+                    .and_then(|(s, e)| FrameRange::new(s, e).ok())
+                    .ok_or_else(|| CatalogError::Corrupt {
+                        column: "chunks.frame_start/frame_end",
+                        value: format!("{start}-{end}"),
+                    })?;
+                Ok(PlannedChunk {
+                    chunk_id: row.try_get("chunk_id")?,
+                    shot: row.try_get("shot")?,
+                    chunk_idx: row.try_get::<i64, _>("chunk_idx")? as u32,
+                    frames,
+                    next_generation: row.try_get::<i64, _>("generation")? as u32 + 1,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_published(
+        &self,
+        chunks: &[(String, u32)],
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        for (chunk_id, generation) in chunks {
+            sqlx::query(
+                "UPDATE chunks SET state = 'published', generation = $1, updated_at = $2
+                 WHERE chunk_id = $3 AND state = 'planned'",
+            )
+            .bind(*generation as i64)
+            .bind(ts(at))
+            .bind(chunk_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn apply(&self, updates: &[ChunkUpdate]) -> Result<Vec<Applied>, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(updates.len());
+        for u in updates {
+            let (state, detail) = match &u.change {
+                ChunkChange::Started => (ChunkState::Running, None),
+                ChunkChange::Done { .. } => (ChunkState::Done, None),
+                ChunkChange::Failed { reason } => (ChunkState::Failed, Some(reason.as_str())),
+            };
+            let row = sqlx::query(&format!(
+                "UPDATE chunks SET state = $1, worker_id = $2, attempts = $3, updated_at = $4, detail = $5
+                 WHERE chunk_id = $6 AND generation = $7 AND state IN {IN_FLIGHT}
+                 RETURNING turnover_id, shot, frame_start, frame_end"
+            ))
+            .bind(state.as_str())
+            .bind(&u.worker_id)
+            .bind(u.attempts as i64)
+            .bind(ts(u.at))
+            .bind(detail)
+            .bind(&u.chunk_id)
+            .bind(u.generation as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                out.push(Applied {
+                    changed: false,
+                    state,
+                    turnover_id: None,
+                    shot: None,
+                    n_frames: 0,
+                });
+                continue;
+            };
+            let turnover_id: String = row.try_get("turnover_id")?;
+            let shot: String = row.try_get("shot")?;
+            let n_frames =
+                (row.try_get::<i64, _>("frame_end")? - row.try_get::<i64, _>("frame_start")? + 1)
+                    .max(0) as u64;
+            if let ChunkChange::Done { outputs } = &u.change {
+                for o in outputs {
+                    sqlx::query(
+                        "INSERT INTO outputs (turnover_id, shot, chunk_id, object_key, size, xxh64)
+                         VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (turnover_id, object_key)
+                         DO UPDATE SET size = excluded.size, xxh64 = excluded.xxh64, chunk_id = excluded.chunk_id",
+                    )
+                    .bind(&turnover_id)
+                    .bind(&shot)
+                    .bind(&u.chunk_id)
+                    .bind(&o.key)
+                    .bind(o.size as i64)
+                    .bind(&o.xxh64)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            out.push(Applied {
+                changed: true,
+                state,
+                turnover_id: Some(turnover_id),
+                shot: Some(shot),
+                n_frames,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn state_counts(&self, turnover_id: &str) -> Result<StateCounts, CatalogError> {
+        let (c, _) = self.totals(turnover_id).await?;
+        let rows = sqlx::query(
+            "SELECT delivery, COUNT(*) AS n FROM shots WHERE turnover_id = $1 GROUP BY delivery",
+        )
+        .bind(turnover_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = StateCounts {
+            pending: c.pending(),
+            done: c.done,
+            failed: c.failed,
+            cancelled: c.cancelled,
+            ..StateCounts::default()
+        };
+        for row in rows {
+            let n = u64_of(&row, "n")?;
+            match parse("shots.delivery", row.try_get("delivery")?)? {
+                DeliveryState::Pending => counts.deliveries_pending += n,
+                DeliveryState::Failed => counts.deliveries_failed += n,
+                DeliveryState::Delivered => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn set_turnover_state(
+        &self,
+        turnover_id: &str,
+        state: TurnoverState,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError> {
+        let finished = state.is_terminal().then(|| ts(at));
+        sqlx::query(
+            "UPDATE turnovers SET state = $1, finished_at = $2, updated_at = $3 WHERE turnover_id = $4 AND state <> 'cancelled'",
+        )
+        .bind(state.as_str())
+        .bind(finished)
+        .bind(ts(at))
+        .bind(turnover_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn deliveries_due(
+        &self,
+        turnover_id: Option<&str>,
+    ) -> Result<Vec<(String, String)>, CatalogError> {
+        let rows = sqlx::query(&format!(
+            "SELECT s.turnover_id, s.name FROM shots s JOIN turnovers t ON t.turnover_id = s.turnover_id
+             WHERE t.state = 'running' AND s.delivery = 'pending' AND ($1 = '' OR s.turnover_id = $1)
+               AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.turnover_id = s.turnover_id
+                               AND c.shot = s.name AND c.state IN {PENDING})
+             ORDER BY s.turnover_id, s.shot_idx"
+        ))
+        .bind(turnover_id.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("turnover_id")?, r.try_get("name")?)))
+            .collect()
+    }
+
+    async fn set_delivery(
+        &self,
+        turnover_id: &str,
+        shot: &str,
+        state: DeliveryState,
+        detail: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError> {
+        sqlx::query(
+            "UPDATE shots SET delivery = $1, delivery_detail = $2, updated_at = $3 WHERE turnover_id = $4 AND name = $5",
+        )
+        .bind(state.as_str())
+        .bind(detail)
+        .bind(ts(at))
+        .bind(turnover_id)
+        .bind(shot)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn running_turnovers(&self) -> Result<Vec<String>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT turnover_id FROM turnovers WHERE state = 'running' ORDER BY submitted_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("turnover_id")?)).collect()
+    }
+
+    async fn cancel(
+        &self,
+        turnover_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<u64>, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let found = sqlx::query(
+            "UPDATE turnovers SET state = 'cancelled', finished_at = COALESCE(finished_at, $1), updated_at = $1
+             WHERE turnover_id = $2",
+        )
+        .bind(ts(at))
+        .bind(turnover_id)
+        .execute(&mut *tx)
+        .await?;
+        if found.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let n = sqlx::query(&format!(
+            "UPDATE chunks SET state = 'cancelled', detail = 'cancelled by the user', updated_at = $1
+             WHERE turnover_id = $2 AND state IN {PENDING}"
+        ))
+        .bind(ts(at))
+        .bind(turnover_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(n.rows_affected()))
+    }
+
+    async fn retry_failed(
+        &self,
+        turnover_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<u64>, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT state FROM turnovers WHERE turnover_id = $1")
+            .bind(turnover_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE shots SET delivery = 'pending', delivery_detail = NULL, updated_at = $1
+             WHERE turnover_id = $2 AND (delivery = 'failed' OR name IN
+               (SELECT shot FROM chunks WHERE turnover_id = $2 AND state = 'failed'))",
+        )
+        .bind(ts(at))
+        .bind(turnover_id)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE chunks SET state = 'planned', detail = NULL, worker_id = NULL, updated_at = $1
+             WHERE turnover_id = $2 AND state = 'failed'",
+        )
+        .bind(ts(at))
+        .bind(turnover_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE turnovers SET state = 'running', finished_at = NULL, updated_at = $1
+             WHERE turnover_id = $2 AND state <> 'cancelled'
+               AND EXISTS (SELECT 1 FROM shots WHERE turnover_id = $2 AND delivery = 'pending')",
+        )
+        .bind(ts(at))
+        .bind(turnover_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(n.rows_affected()))
+    }
+
+    async fn ping(&self) -> Result<(), CatalogError> {
+        sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
+        Ok(())
     }
 }

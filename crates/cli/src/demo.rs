@@ -64,8 +64,8 @@ pub async fn run_turnover(
         tokio::select! {
             s = &mut wait => break s?,
             p = progress.recv() => match p {
-                Ok(Progress::Chunk { turnover_id, shot, chunk_id, state, n_frames, detail }) if turnover_id == receipt.turnover_id => {
-                    frames_seen += n_frames as u64;
+                Ok(Progress::Chunk { turnover_id, shot, chunk_id, state, n_frames, detail }) if turnover_id == receipt.turnover_id && state.is_terminal() => {
+                    frames_seen += n_frames;
                     if state == ChunkState::Failed {
                         let reason = detail.unwrap_or_default();
                         if let Some(bar) = &bar { bar.println(format!("FAILED {chunk_id}: {reason}")); } else if !quiet { eprintln!("FAILED {chunk_id}: {reason}"); }
@@ -80,8 +80,8 @@ pub async fn run_turnover(
                         last_line = Instant::now();
                     }
                 }
-                Ok(Progress::ShotComplete { turnover_id, shot }) if turnover_id == receipt.turnover_id && !quiet => {
-                    let line = format!("shot {shot} complete");
+                Ok(Progress::ShotDelivered { turnover_id, shot, ok, detail }) if turnover_id == receipt.turnover_id && !quiet => {
+                    let line = if ok { format!("shot {shot} delivered (AMF, ASC MHL)") } else { format!("shot {shot} NOT delivered: {}", detail.unwrap_or_default()) };
                     if let Some(bar) = &bar { bar.println(line) } else { eprintln!("{line}") }
                 }
                 _ => {}

@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use platefarm_catalog::{Catalog, SqlCatalog, TurnoverSummary};
+use platefarm_dispatcher::delivery::StoreDelivery;
 use platefarm_dispatcher::{DeliveryHook, Dispatcher, DispatcherConfig, SubmitReceipt};
 use platefarm_queue::{FarmQueues, MemoryQueue, WorkQueue};
 use platefarm_store::{LocalStore, ObjectStore};
@@ -68,9 +69,11 @@ impl EmbeddedFarm {
     /// A farm that renders with the imaging crate and delivers each complete shot with a
     /// delivery AMF and an ASC MHL generation.
     pub async fn start(opts: FarmOptions) -> anyhow::Result<Self> {
-        let hook = Arc::new(LocalDelivery {
-            root: opts.root.clone(),
-        });
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            LocalStore::open(&opts.root)
+                .with_context(|| format!("opening the store at {}", opts.root.display()))?,
+        );
+        let hook = Arc::new(StoreDelivery::new(store, Some(opts.root.clone())));
         Self::start_with(opts, Arc::new(ImagingRenderer::default()), Some(hook)).await
     }
 
@@ -106,6 +109,7 @@ impl EmbeddedFarm {
         let config = DispatcherConfig {
             queues: queues.clone(),
             chunk_size: opts.chunk_size,
+            ..DispatcherConfig::default()
         };
         let mut dispatcher =
             Dispatcher::new(store.clone(), queue.clone(), catalog, config, &registry);
@@ -233,74 +237,4 @@ pub async fn check_turnover(
     } else {
         Err(platefarm_core::ValidationErrors(errors))
     })
-}
-
-/// Delivery on a local store: when a shot is complete, write `<shot>.amf` (the shot's AMF with
-/// its input transform marked applied) beside the plates, then an ASC MHL generation of the
-/// shot's plate folder.
-pub struct LocalDelivery {
-    pub root: PathBuf,
-}
-
-#[async_trait::async_trait]
-impl DeliveryHook for LocalDelivery {
-    async fn shot_complete(
-        &self,
-        turnover: &platefarm_core::Turnover,
-        shot: usize,
-        failed_chunks: u64,
-    ) -> Result<(), String> {
-        let shot = turnover
-            .shots
-            .get(shot)
-            .ok_or("shot index out of range")?
-            .clone();
-        let root = self.root.clone();
-        let turnover_id = turnover.turnover_id.clone();
-        tokio::task::spawn_blocking(move || deliver(&root, &turnover_id, &shot, failed_chunks))
-            .await
-            .map_err(|e| format!("delivery task failed: {e}"))?
-    }
-}
-
-fn deliver(
-    root: &std::path::Path,
-    turnover_id: &str,
-    shot: &platefarm_core::Shot,
-    failed_chunks: u64,
-) -> Result<(), String> {
-    let dir = root
-        .join(shot.output_location.trim_end_matches('/'))
-        .join(&shot.name);
-    if !dir.is_dir() {
-        return Err(format!("{} holds no plates", dir.display()));
-    }
-    let now = chrono::Utc::now();
-    if let Some(amf_path) = &shot.amf_path {
-        let text = std::fs::read_to_string(root.join(amf_path))
-            .map_err(|e| format!("reading {amf_path}: {e}"))?;
-        let source =
-            platefarm_standards::amf::Amf::parse(&text).map_err(|e| format!("{amf_path}: {e}"))?;
-        let amf = platefarm_standards::amf::write_delivery_amf(
-            &source,
-            &uuid::Uuid::new_v4().to_string(),
-            &shot.name,
-            &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
-        let out = dir.join(format!("{}.amf", shot.name));
-        std::fs::write(&out, amf).map_err(|e| format!("writing {}: {e}", out.display()))?;
-    }
-    let mut opts = platefarm_mhl::CreateOptions::new(now);
-    opts.creator.comment = Some(format!(
-        "turnover {turnover_id}, shot {}{}",
-        shot.name,
-        if failed_chunks > 0 {
-            format!(", {failed_chunks} chunk(s) failed")
-        } else {
-            String::new()
-        }
-    ));
-    let g = platefarm_mhl::create_generation(&dir, &opts).map_err(|e| e.to_string())?;
-    tracing::info!(shot = %shot.name, generation = g.generation, files = g.files, "delivery hashed (ASC MHL)");
-    Ok(())
 }

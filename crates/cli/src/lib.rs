@@ -2,8 +2,11 @@
 //! farm, the sample generator, the demo and the standards tools' command glue.
 
 pub mod bench;
+pub mod client;
 pub mod commands;
 pub mod convert;
 pub mod demo;
 pub mod embedded;
+pub mod farm;
+pub mod remote;
 pub mod sample;

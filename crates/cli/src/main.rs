@@ -56,9 +56,10 @@ enum Command {
         #[command(flatten)]
         farm: FarmArgs,
     },
-    /// Write a synthetic camera turnover (CinemaDNG clips, AMF, FDL, turnover.json) into DIR.
+    /// Write a synthetic camera turnover (CinemaDNG clips, AMF, FDL, turnover.json) into a
+    /// folder or a store URL (file:///dir, s3://bucket/prefix).
     Sample {
-        dir: PathBuf,
+        dir: String,
         #[arg(long, default_value_t = 24)]
         frames: u32,
     },
@@ -90,6 +91,78 @@ enum Command {
     Amf(platefarm::commands::amf::AmfArgs),
     /// ASC Media Hash List tools.
     Mhl(platefarm::commands::mhl::MhlArgs),
+    /// Run the dispatcher and its HTTP API (RabbitMQ, an object store, a catalog).
+    Serve {
+        /// API address.
+        #[arg(long, env = "PLATEFARM_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        broker: platefarm::farm::BrokerArgs,
+        #[command(flatten)]
+        store: platefarm::farm::StoreArgs,
+        #[command(flatten)]
+        catalog: platefarm::farm::CatalogArgs,
+        /// Bearer token the API requires (required to listen on a non-loopback address).
+        #[arg(long, env = "PLATEFARM_API_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Frames per chunk.
+        #[arg(long, env = "PLATEFARM_CHUNK_SIZE", default_value_t = 8)]
+        chunk_size: u32,
+        /// Chunks kept in the broker (default: twice the workers plus two, at least 8).
+        #[arg(long, env = "PLATEFARM_WINDOW")]
+        window: Option<u64>,
+    },
+    /// Run a worker: pull chunks from RabbitMQ, render, write to the store, report.
+    Worker {
+        /// Address of the worker's /metrics and /health (port 0: any free port).
+        #[arg(long, env = "PLATEFARM_LISTEN", default_value = "127.0.0.1:0")]
+        listen: String,
+        #[command(flatten)]
+        broker: platefarm::farm::BrokerArgs,
+        #[command(flatten)]
+        store: platefarm::farm::StoreArgs,
+        /// Chunks held at once.
+        #[arg(long, env = "PLATEFARM_SLOTS", default_value_t = 1)]
+        slots: usize,
+        /// Render threads (default: the cores available).
+        #[arg(long, env = "PLATEFARM_RENDER_THREADS")]
+        threads: Option<usize>,
+        /// Name in the catalog and logs (default: worker-<host>-<pid>).
+        #[arg(long, env = "PLATEFARM_WORKER_ID")]
+        worker_id: Option<String>,
+    },
+    /// Submit a turnover JSON to the farm's API; prints the turnover id.
+    Submit {
+        file: PathBuf,
+        #[command(flatten)]
+        api: platefarm::farm::ApiArgs,
+    },
+    /// Show a turnover: state, per-shot progress, failures with reasons.
+    Status {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        api: platefarm::farm::ApiArgs,
+    },
+    /// Follow a turnover until it is final; exit 0 if it completed, 1 otherwise.
+    Watch {
+        id: String,
+        #[command(flatten)]
+        api: platefarm::farm::ApiArgs,
+    },
+    /// Cancel a turnover's chunks that are not final yet.
+    Cancel {
+        id: String,
+        #[command(flatten)]
+        api: platefarm::farm::ApiArgs,
+    },
+    /// Plan a turnover's failed chunks again.
+    RetryFailed {
+        id: String,
+        #[command(flatten)]
+        api: platefarm::farm::ApiArgs,
+    },
     /// Validate a turnover JSON (syntax and, with --root, its files) without rendering.
     Validate {
         turnover: PathBuf,
@@ -110,17 +183,37 @@ fn keep_freed_frame_buffers() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     keep_freed_frame_buffers();
-    platefarm_telemetry::init_tracing(false);
+    platefarm_telemetry::init_tracing(std::env::var("PLATEFARM_LOG_JSON").is_ok_and(|v| v == "1"));
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    rt.block_on(run(cli))
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("platefarm: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // A user error is a message, never a backtrace (whatever RUST_BACKTRACE says).
+    match rt.block_on(run(cli)) {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("platefarm: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Demo { dir, frames, farm } => {
             let started = std::time::Instant::now();
@@ -147,8 +240,109 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Sample { dir, frames } => {
-            let path = write_sample(&dir, frames)?;
-            println!("sample turnover: {}", path.display());
+            let path = platefarm::sample::write_sample_to(&dir, frames).await?;
+            println!("sample turnover: {path}");
+        }
+        Command::Serve {
+            listen,
+            broker,
+            store,
+            catalog,
+            token,
+            chunk_size,
+            window,
+        } => {
+            let registry = prometheus::Registry::new();
+            let listener = bind(&listen).await?;
+            let (store, local_root) = platefarm::farm::open_store(&store.store, &registry).await?;
+            let queue = platefarm::farm::open_queue(&broker, &registry).await?;
+            let catalog = platefarm::farm::open_catalog(&catalog.catalog).await?;
+            let hook = std::sync::Arc::new(platefarm_dispatcher::delivery::StoreDelivery::new(
+                store.clone(),
+                local_root,
+            ));
+            let config = platefarm_dispatcher::ServeConfig {
+                dispatcher: platefarm_dispatcher::DispatcherConfig {
+                    queues: broker.queues(),
+                    chunk_size,
+                    window,
+                    ..Default::default()
+                },
+                token,
+            };
+            platefarm_dispatcher::serve(
+                config,
+                platefarm_dispatcher::Adapters {
+                    store,
+                    queue,
+                    catalog,
+                    hook: Some(hook),
+                },
+                registry,
+                listener,
+                platefarm::farm::shutdown_signal(),
+            )
+            .await?;
+        }
+        Command::Worker {
+            listen,
+            broker,
+            store,
+            slots,
+            threads,
+            worker_id,
+        } => {
+            let registry = prometheus::Registry::new();
+            let listener = bind(&listen).await?;
+            let (store, _) = platefarm::farm::open_store(&store.store, &registry).await?;
+            let queue = platefarm::farm::open_queue(&broker, &registry).await?;
+            let cores = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2);
+            let config = platefarm_worker::WorkerConfig {
+                worker_id: worker_id.unwrap_or_else(|| {
+                    format!(
+                        "worker-{}-{}",
+                        std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into()),
+                        std::process::id()
+                    )
+                }),
+                queues: broker.queues(),
+                slots,
+                ..Default::default()
+            };
+            platefarm_worker::service::serve(
+                config,
+                threads.unwrap_or(cores),
+                queue,
+                store,
+                registry,
+                listener,
+                platefarm::farm::shutdown_signal(),
+            )
+            .await?;
+        }
+        Command::Submit { file, api } => {
+            let client = platefarm::client::ApiClient::new(&api.api, api.token)?;
+            println!("{}", platefarm::remote::submit(&client, &file).await?);
+        }
+        Command::Status { id, json, api } => {
+            let client = platefarm::client::ApiClient::new(&api.api, api.token)?;
+            platefarm::remote::status(&client, &id, json).await?;
+        }
+        Command::Watch { id, api } => {
+            let client = platefarm::client::ApiClient::new(&api.api, api.token)?;
+            if !platefarm::remote::watch(&client, &id).await? {
+                return Ok(1);
+            }
+        }
+        Command::Cancel { id, api } => {
+            let client = platefarm::client::ApiClient::new(&api.api, api.token)?;
+            platefarm::remote::cancel(&client, &id).await?;
+        }
+        Command::RetryFailed { id, api } => {
+            let client = platefarm::client::ApiClient::new(&api.api, api.token)?;
+            platefarm::remote::retry_failed(&client, &id).await?;
         }
         Command::Render {
             turnover,
@@ -176,7 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fdl(args) => {
             let bad = platefarm::commands::fdl::run(args)?;
             if bad > 0 {
-                std::process::exit(1);
+                return Ok(1);
             }
         }
         Command::Amf(args) => platefarm::commands::amf::run(args)?,
@@ -190,7 +384,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mhl(args) => {
             if !platefarm::commands::mhl::run(args)? {
-                std::process::exit(1);
+                return Ok(1);
             }
         }
         Command::Validate { turnover, root } => {
@@ -204,10 +398,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(()) => println!("{}: ok", turnover.display()),
                 Err(errors) => {
                     eprintln!("{}: {errors}", turnover.display());
-                    std::process::exit(1);
+                    return Ok(1);
                 }
             }
         }
     }
-    Ok(())
+    Ok(0)
 }

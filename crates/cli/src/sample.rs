@@ -242,3 +242,40 @@ pub fn write_sample(dir: &Path, n_frames: u32) -> anyhow::Result<PathBuf> {
     .with_context(|| format!("writing {}", turnover.display()))?;
     Ok(turnover)
 }
+
+/// `platefarm sample DIR|URL`: writes the sample into a folder, or into any store URL (the
+/// turnover's paths are keys relative to the store, so the same file works on S3). Returns
+/// where `turnover.json` is.
+pub async fn write_sample_to(location: &str, n_frames: u32) -> anyhow::Result<String> {
+    use crate::farm::{open_store, parse_store, StoreLocation};
+    match parse_store(location)? {
+        StoreLocation::Local(dir) => Ok(write_sample(&dir, n_frames)?.display().to_string()),
+        StoreLocation::S3(url) => {
+            let registry = prometheus::Registry::new();
+            let (store, _) = open_store(&url, &registry).await?;
+            let scratch = tempfile::tempdir().context("scratch folder")?;
+            write_sample(scratch.path(), n_frames)?;
+            let mut stack = vec![scratch.path().to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir)? {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                        continue;
+                    }
+                    let key = path
+                        .strip_prefix(scratch.path())
+                        .expect("under the scratch folder")
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    let bytes = std::fs::read(&path)?;
+                    store
+                        .put(&key, bytes)
+                        .await
+                        .with_context(|| format!("uploading {key} to {url}"))?;
+                }
+            }
+            Ok(format!("{}/turnover.json", url.trim_end_matches('/')))
+        }
+    }
+}

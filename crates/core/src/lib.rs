@@ -3,18 +3,22 @@
 //! facts are arguments.
 
 pub mod clip;
+pub mod input_space;
 pub mod message;
 pub mod plan;
+pub mod schedule;
 pub mod state;
 pub mod turnover;
 pub mod validate;
 
 pub use clip::{ClipPattern, ClipPatternError};
-pub use message::{ChunkMessage, ChunkOutcome, DecodeError, ResultEvent, WIRE_VERSION};
+pub use input_space::{resolve_input_space, AmfInput, InputKind, InputSpaceError};
+pub use message::{ChunkMessage, ChunkOutcome, DecodeError, OutputFile, ResultEvent, WIRE_VERSION};
 pub use plan::{plan_chunks, ChunkSpec, PlanError, ShotFrames};
-pub use state::{ChunkState, TurnoverState};
+pub use schedule::{pick_chunks, Pick, TurnoverBacklog};
+pub use state::{ChunkState, DeliveryState, StateCounts, TurnoverState};
 pub use turnover::{
-    plate_key, Compression, FdlSelection, FrameRange, Handles, OutputFormat, OutputOptions,
-    PixelType, Shot, Turnover,
+    plate_key, proxy_key, Compression, FdlSelection, FrameRange, FrameRangeError, Handles,
+    OutputFormat, OutputOptions, PixelType, ProxyFormat, ProxyOptions, Shot, Turnover,
 };
 pub use validate::{parse_turnover, FieldError, ValidationErrors};

@@ -2,7 +2,7 @@
 //! tolerated (no `deny_unknown_fields`) so old and new workers can share a queue during a
 //! rolling update. A message from a *newer major* version is refused by `decode_*`.
 
-use crate::turnover::{FdlSelection, FrameRange, OutputOptions};
+use crate::turnover::{FdlSelection, FrameRange, OutputOptions, ProxyOptions};
 use serde::{Deserialize, Serialize};
 
 pub const WIRE_VERSION: u32 = 1;
@@ -13,6 +13,10 @@ pub struct ChunkMessage {
     pub version: u32,
     pub turnover_id: String,
     pub chunk_id: String,
+    /// Bumped each time the dispatcher (re)publishes the chunk; events echo it, so an event of an
+    /// earlier attempt never changes a re-published chunk.
+    #[serde(default)]
+    pub generation: u32,
     pub shot: String,
     /// Sequence pattern of the input frames as store keys (`…%07d.dng`).
     pub input_pattern: String,
@@ -26,23 +30,43 @@ pub struct ChunkMessage {
     pub fdl: FdlSelection,
     #[serde(default)]
     pub output: OutputOptions,
+    /// The shot's `input_colorspace` (the worker settles it with the AMF's input transform).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_colorspace: Option<String>,
+    /// The shot's review proxy, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyOptions>,
+}
+
+/// One file a chunk wrote, as the delivery's checksums need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFile {
+    pub key: String,
+    pub size: u64,
+    /// xxHash64 of the bytes, 16 lowercase hex digits (ASC MHL's `xxh64`).
+    pub xxh64: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ChunkOutcome {
-    /// Every frame written; `outputs` are the store keys, in frame order.
-    Done { outputs: Vec<String> },
-    /// Permanently failed (bad input): retrying would fail the same way.
+    /// A worker took the chunk (sent before rendering; lets status show who holds it).
+    Started,
+    /// Every frame written; `outputs` in frame order (plates, then any proxies per frame).
+    Done { outputs: Vec<OutputFile> },
+    /// Permanently failed (bad input, or retries exhausted): the reason says which.
     Failed { reason: String },
 }
 
-/// What a worker reports after a chunk, published before the chunk is acked.
+/// What a worker reports about a chunk: `started` when it takes it, then `done` or `failed`,
+/// published before the chunk is acked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultEvent {
     pub version: u32,
     pub turnover_id: String,
     pub chunk_id: String,
+    #[serde(default)]
+    pub generation: u32,
     #[serde(default)]
     pub worker_id: String,
     /// How many times the chunk had been delivered when this attempt ran (1 = first).
@@ -107,7 +131,12 @@ mod tests {
             "input_pattern":"a.%04d.dng","frames":{"start":1,"end":2},"output_location":"out",
             "added_in_v1_5":{"x":1}}"#;
         let m = ChunkMessage::decode(json).unwrap();
-        assert_eq!(m.frames, FrameRange { start: 1, end: 2 });
+        assert_eq!(m.frames, FrameRange::new(1, 2).unwrap());
+        // Messages from before input colour spaces and proxies decode with neither.
+        assert_eq!(
+            (m.input_colorspace.as_deref(), m.proxy.as_ref()),
+            (None, None)
+        );
         let newer = String::from_utf8_lossy(json).replace("\"version\":1", "\"version\":2");
         assert!(matches!(
             ChunkMessage::decode(newer.as_bytes()),
@@ -125,6 +154,7 @@ mod tests {
             version: WIRE_VERSION,
             turnover_id: "T".into(),
             chunk_id: "c".into(),
+            generation: 3,
             worker_id: "w1".into(),
             delivery_count: 2,
             outcome: ChunkOutcome::Failed {

@@ -35,7 +35,8 @@ pub const MAX_CHUNK_SIZE: u32 = 10_000;
 pub fn chunk_id(turnover_id: &str, shot_name: &str, frames: FrameRange) -> String {
     format!(
         "{turnover_id}:{shot_name}:{:07}-{:07}",
-        frames.start, frames.end
+        frames.start(),
+        frames.end()
     )
 }
 
@@ -53,14 +54,11 @@ pub fn plan_chunks(
     }
     let mut out = Vec::new();
     for shot in shots {
-        let mut start = shot.frames.start as u64;
-        let end = shot.frames.end as u64;
+        let mut start = shot.frames.start() as u64;
+        let end = shot.frames.end() as u64;
         while start <= end {
             let last = (start + chunk_size as u64 - 1).min(end);
-            let frames = FrameRange {
-                start: start as u32,
-                end: last as u32,
-            };
+            let frames = FrameRange::new(start as u32, last as u32).expect("start <= last");
             out.push(ChunkSpec {
                 chunk_id: chunk_id(turnover_id, &shot.shot_name, frames),
                 chunk_idx: out.len() as u32,
@@ -87,10 +85,7 @@ mod tests {
                 .map(|(i, (start, len))| ShotFrames {
                     shot_idx: i,
                     shot_name: format!("sh{i:03}"),
-                    frames: FrameRange {
-                        start,
-                        end: start + len,
-                    },
+                    frames: FrameRange::new(start, start + len).unwrap(),
                 })
                 .collect()
         })
@@ -103,7 +98,7 @@ mod tests {
             for shot in &shots {
                 let mut seen = Vec::new();
                 for c in chunks.iter().filter(|c| c.shot_idx == shot.shot_idx) {
-                    prop_assert!(c.frames.n_frames() <= size);
+                    prop_assert!(c.frames.n_frames() <= size as u64);
                     prop_assert_eq!(&c.shot_name, &shot.shot_name);
                     seen.extend(c.frames.frames());
                 }
@@ -129,19 +124,13 @@ mod tests {
         let shots = [ShotFrames {
             shot_idx: 0,
             shot_name: "edge".into(),
-            frames: FrameRange {
-                start: u32::MAX - 2,
-                end: u32::MAX,
-            },
+            frames: FrameRange::new(u32::MAX - 2, u32::MAX).unwrap(),
         }];
         let chunks = plan_chunks("TO", &shots, 2).unwrap();
         assert_eq!(chunks.len(), 2);
         assert_eq!(
             chunks[1].frames,
-            FrameRange {
-                start: u32::MAX,
-                end: u32::MAX
-            }
+            FrameRange::new(u32::MAX, u32::MAX).unwrap()
         );
     }
 

@@ -4,6 +4,7 @@
 //! dispatcher with the same `FieldError` type.
 
 use crate::clip::ClipPattern;
+use crate::input_space::{self, DisplayViewError, InputKind};
 use crate::turnover::*;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -221,6 +222,8 @@ const SHOT_FIELDS: &[&str] = &[
     "fdl_path",
     "fdl",
     "output",
+    "input_colorspace",
+    "proxy",
 ];
 
 /// Parses and validates a turnover request. `generated_id` is used when the request has no
@@ -340,27 +343,27 @@ fn walk_shot(w: &mut Walker, v: &Value, path: &str) -> Option<Shot> {
             ..
         }) = ClipPattern::parse(clip)
         {
-            if r.start < a || r.end > b {
+            if r.start() < a || r.end() > b {
                 w.err(
                     &format!("{path}.frame_range"),
-                    format!(
-                        "{}-{} is outside the clip's own range [{a}-{b}]",
-                        r.start, r.end
-                    ),
+                    format!("{r} is outside the clip's own range [{a}-{b}]"),
                 );
             }
         }
     }
     let handles = walk_handles(w, m.get("handles"), &format!("{path}.handles"));
     if let (Some(r), Some(h)) = (frame_range, handles) {
-        if h.head > r.start {
+        if h.head > r.start() {
             w.err(
                 &format!("{path}.handles.head"),
                 format!(
                     "{} head frames would start before frame 0 (range starts at {})",
-                    h.head, r.start
+                    h.head,
+                    r.start()
                 ),
             );
+        } else if let Err(e) = r.widened(h) {
+            w.err(&format!("{path}.handles.tail"), e.to_string());
         }
     }
     let amf_path = w.string(m, "amf_path", path, false);
@@ -379,6 +382,11 @@ fn walk_shot(w: &mut Walker, v: &Value, path: &str) -> Option<Shot> {
         );
     }
     let output = walk_output(w, m.get("output"), &format!("{path}.output"));
+    let input_colorspace = walk_input_colorspace(w, m, path, input_clip.as_deref(), &amf_path);
+    let proxy = m
+        .get("proxy")
+        .filter(|v| !v.is_null())
+        .and_then(|v| walk_proxy(w, v, &format!("{path}.proxy")));
     Some(Shot {
         name: name?,
         input_clip: input_clip?,
@@ -389,6 +397,96 @@ fn walk_shot(w: &mut Walker, v: &Value, path: &str) -> Option<Shot> {
         fdl_path,
         fdl,
         output,
+        input_colorspace,
+        proxy,
+    })
+}
+
+/// The shot's input colour space: a known name, not given for camera raw, and required for
+/// DPX / EXR / TIFF patterns without an AMF (with an AMF, or for a folder, the dispatcher
+/// checks once it has read the AMF and listed the frames).
+fn walk_input_colorspace(
+    w: &mut Walker,
+    m: &Map<String, Value>,
+    path: &str,
+    input_clip: Option<&str>,
+    amf_path: &Option<String>,
+) -> Option<String> {
+    let p = format!("{path}.input_colorspace");
+    let name = w.string(m, "input_colorspace", path, false);
+    if let Some(n) = &name {
+        if let Err(reason) = input_space::colour_space(n) {
+            w.err(&p, reason);
+        }
+    }
+    // A folder's format is known once the dispatcher lists it; a bad pattern is reported already.
+    let Some(clip) = input_clip.filter(|c| !c.ends_with('/') && ClipPattern::parse(c).is_ok())
+    else {
+        return name;
+    };
+    match InputKind::from_path(clip) {
+        None => w.err(
+            &format!("{path}.input_clip"),
+            format!(
+                "unsupported input format in {clip:?} (frames must end in .{})",
+                input_space::INPUT_EXTENSIONS.join(", .")
+            ),
+        ),
+        Some(InputKind::CameraRaw) if name.is_some() => w.err(
+            &p,
+            "camera raw (DNG) is developed through the file's own matrices; \
+             input_colorspace applies to DPX, EXR and TIFF input only",
+        ),
+        Some(kind @ InputKind::Encoded(_)) if name.is_none() && amf_path.is_none() => {
+            if let Err(e) = input_space::resolve_input_space(kind, None, None) {
+                w.err(&p, e.to_string());
+            }
+        }
+        Some(_) => {}
+    }
+    name
+}
+
+fn walk_proxy(w: &mut Walker, v: &Value, path: &str) -> Option<ProxyOptions> {
+    let m = w.object(v, path)?;
+    w.unknown_fields(
+        m,
+        path,
+        &["format", "display", "view", "quality", "max_width"],
+    );
+    let default = ProxyOptions::default();
+    let format = w.choice(
+        m,
+        "format",
+        path,
+        &[("jpeg", ProxyFormat::Jpeg), ("png", ProxyFormat::Png)],
+        ProxyFormat::Jpeg,
+    );
+    let display = w.string(m, "display", path, false);
+    let view = w.string(m, "view", path, false);
+    let (display, view) = (
+        display.unwrap_or(default.display),
+        view.unwrap_or(default.view),
+    );
+    match input_space::check_display_view(&display, &view) {
+        Ok(()) => {}
+        Err(DisplayViewError::Display(reason)) => w.err(&format!("{path}.display"), reason),
+        Err(DisplayViewError::View(reason)) => w.err(&format!("{path}.view"), reason),
+    }
+    let quality = w.uint(m, "quality", path, 100);
+    if quality == Some(Some(0)) {
+        w.err(&format!("{path}.quality"), "0 is out of range 1..=100");
+    }
+    let max_width = w.uint(m, "max_width", path, 65536);
+    if max_width == Some(Some(0)) {
+        w.err(&format!("{path}.max_width"), "0 is out of range 1..=65536");
+    }
+    Some(ProxyOptions {
+        format,
+        display,
+        view,
+        quality: quality?.map_or(default.quality, |q| q as u8),
+        max_width: max_width?,
     })
 }
 
@@ -428,7 +526,7 @@ fn walk_range(w: &mut Walker, v: Option<&Value>, path: &str) -> Option<FrameRang
         );
         return None;
     }
-    Some(FrameRange { start, end })
+    FrameRange::new(start, end).ok()
 }
 
 fn walk_handles(w: &mut Walker, v: Option<&Value>, path: &str) -> Option<Handles> {

@@ -1,81 +1,308 @@
-//! The dispatcher's HTTP API: `POST /v1/turnovers` (202 with a receipt, or 422 with every
-//! field error), `GET /v1/turnovers`, `GET /v1/turnovers/{id}`, `GET /v1/turnovers/{id}/chunks`,
-//! plus the shared `/metrics` and `/health/*` routes.
+//! The dispatcher's HTTP API (see docs/api.md and `openapi::document`):
+//! `POST /v1/turnovers` (202 with a receipt; 200 for an identical resubmission; 400 malformed
+//! JSON; 401 without the token; 409 an id reused for a different request; 413 above the body
+//! limit; 422 with every field error), `GET /v1/turnovers[?production=&state=&limit=]`,
+//! `GET /v1/turnovers/{id}` (state, per-shot progress, failures with reasons, output keys),
+//! `GET …/{id}/chunks`, `POST …/{id}/cancel`, `POST …/{id}/retry-failed`, `GET …/{id}/events`
+//! (server-sent events) and `GET /v1/openapi.json`.
 
-use crate::{Dispatcher, SubmitError};
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use crate::{Dispatcher, Progress, SubmitError};
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use platefarm_catalog::{CatalogError, TurnoverFilter};
+use platefarm_core::{ChunkState, TurnoverState};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// Request bodies larger than this are refused before parsing.
+/// Request bodies larger than this are refused (413) before parsing.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-pub fn router(dispatcher: Arc<Dispatcher>) -> Router {
-    Router::new()
+/// The API routes; with `token`, every `/v1` route except the OpenAPI document needs
+/// `Authorization: Bearer <token>`.
+pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
+    let api = Router::new()
         .route("/v1/turnovers", post(submit).get(list))
         .route("/v1/turnovers/{id}", get(status))
         .route("/v1/turnovers/{id}/chunks", get(chunks))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(dispatcher)
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({"error": e.to_string()})),
+        .route("/v1/turnovers/{id}/cancel", post(cancel))
+        .route("/v1/turnovers/{id}/retry-failed", post(retry_failed))
+        .route("/v1/turnovers/{id}/events", get(events))
+        .with_state(dispatcher);
+    let api = match token {
+        Some(t) => api.layer(axum::middleware::from_fn_with_state(
+            Arc::new(t),
+            require_token,
+        )),
+        None => api,
+    };
+    api.route(
+        "/v1/openapi.json",
+        get(|| async { Json(crate::openapi::document()) }),
     )
-        .into_response()
+    .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
 }
 
-async fn submit(State(d): State<Arc<Dispatcher>>, body: Bytes) -> Response {
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn catalog_error(e: CatalogError) -> Response {
+    if e.is_retryable() {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the catalog is unavailable, try again: {e}"),
+        )
+    } else {
+        tracing::error!(error = %e, "catalog error");
+        error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+fn not_found(id: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("no turnover {id:?}"))
+}
+
+/// Constant-time comparison, so response timing does not reveal the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(token): State<Arc<String>>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if same(g.trim().as_bytes(), token.as_bytes()) => next.run(req).await,
+        Some(_) => {
+            let mut r = error(StatusCode::UNAUTHORIZED, "wrong API token".into());
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+            r
+        }
+        None => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "missing API token: send 'Authorization: Bearer <token>' (platefarm --token or PLATEFARM_API_TOKEN)".into(),
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+            r
+        }
+    }
+}
+
+async fn submit(State(d): State<Arc<Dispatcher>>, body: Body) -> Response {
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body is larger than the limit of {} MiB",
+                    MAX_BODY_BYTES >> 20
+                ),
+            )
+        }
+    };
+    if let Err(e) = serde_json::from_slice::<Value>(&body) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "malformed JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        );
+    }
     match d.submit(&body).await {
+        Ok(receipt) if receipt.existing => (StatusCode::OK, Json(receipt)).into_response(),
         Ok(receipt) => (StatusCode::ACCEPTED, Json(receipt)).into_response(),
         Err(SubmitError::Invalid(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({"error": "turnover rejected", "problems": errors.0})),
         )
             .into_response(),
-        Err(e @ SubmitError::Queue { .. }) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": e.to_string()})),
-        )
-            .into_response(),
-        Err(e) => internal(e),
+        Err(e @ SubmitError::Conflict(_)) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(SubmitError::Catalog(e)) => catalog_error(e),
     }
 }
 
-async fn list(State(d): State<Arc<Dispatcher>>) -> Response {
-    match d.catalog().list_turnovers(200).await {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => internal(e),
+async fn list(
+    State(d): State<Arc<Dispatcher>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut filter = TurnoverFilter {
+        limit: 200,
+        ..TurnoverFilter::default()
+    };
+    for (k, v) in &q {
+        match k.as_str() {
+            "production" => filter.production = Some(v.clone()),
+            "state" => match v.parse::<TurnoverState>() {
+                Ok(s) => filter.state = Some(s),
+                Err(_) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("state {v:?} is not one of running, completed, completed_with_failures, failed, cancelled"),
+                    )
+                }
+            },
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => filter.limit = n,
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("limit {v:?} is not a number in 1..=1000"),
+                    )
+                }
+            },
+            other => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter {other:?} (production, state, limit)"),
+                )
+            }
+        }
     }
+    match d.catalog().list_turnovers(&filter).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => catalog_error(e),
+    }
+}
+
+/// Everything `GET /v1/turnovers/{id}` shows.
+pub async fn detail(d: &Dispatcher, id: &str) -> Result<Option<Value>, CatalogError> {
+    let cat = d.catalog();
+    let Some(summary) = cat.turnover(id).await? else {
+        return Ok(None);
+    };
+    let shots = cat.shots(id).await?;
+    let failures: Vec<Value> = cat
+        .chunks(id)
+        .await?
+        .into_iter()
+        .filter(|c| c.state == ChunkState::Failed)
+        .map(|c| {
+            json!({"chunk_id": c.chunk_id, "shot": c.shot, "frame_start": c.frame_start,
+                   "frame_end": c.frame_end, "reason": c.detail, "attempts": c.attempts,
+                   "worker_id": c.worker_id})
+        })
+        .collect();
+    let mut outputs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in &shots {
+        let keys = cat.outputs(id, Some(&s.shot)).await?;
+        outputs.insert(s.shot.clone(), keys.into_iter().map(|o| o.key).collect());
+    }
+    let mut v = serde_json::to_value(&summary).expect("summaries serialise");
+    v["shots"] = serde_json::to_value(&shots).expect("shots serialise");
+    v["failures"] = Value::Array(failures);
+    v["outputs"] = serde_json::to_value(outputs).expect("outputs serialise");
+    Ok(Some(v))
 }
 
 async fn status(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
-    match d.catalog().turnover(&id).await {
-        Ok(Some(s)) => Json(s).into_response(),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no turnover {id:?}")})),
-        )
-            .into_response(),
-        Err(e) => internal(e),
+    match detail(&d, &id).await {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => not_found(&id),
+        Err(e) => catalog_error(e),
     }
 }
 
 async fn chunks(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
-    match d.catalog().chunks(&id).await {
-        Ok(rows) if rows.is_empty() => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no turnover {id:?}")})),
-        )
-            .into_response(),
-        Ok(rows) => Json(rows).into_response(),
-        Err(e) => internal(e),
+    match d.catalog().turnover(&id).await {
+        Ok(None) => return not_found(&id),
+        Err(e) => return catalog_error(e),
+        Ok(Some(_)) => {}
     }
+    match d.catalog().chunks(&id).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => catalog_error(e),
+    }
+}
+
+async fn cancel(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+    match d.cancel(&id).await {
+        Ok(Some(n)) => {
+            Json(json!({"turnover_id": id, "state": "cancelled", "chunks_cancelled": n}))
+                .into_response()
+        }
+        Ok(None) => not_found(&id),
+        Err(e) => catalog_error(e),
+    }
+}
+
+async fn retry_failed(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+    match d.retry_failed(&id).await {
+        Ok(Some(n)) => Json(json!({"turnover_id": id, "chunks_retried": n})).into_response(),
+        Ok(None) => not_found(&id),
+        Err(e) => catalog_error(e),
+    }
+}
+
+/// Server-sent events: a `snapshot` (the turnover's summary) first, then one `progress` event
+/// per change of this turnover; the stream ends after the turnover's final state.
+async fn events(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+    use futures_util::StreamExt;
+    let rx = d.subscribe();
+    let summary = match d.catalog().turnover(&id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return not_found(&id),
+        Err(e) => return catalog_error(e),
+    };
+    let snapshot = |s: &platefarm_catalog::TurnoverSummary| {
+        Event::default()
+            .event("snapshot")
+            .json_data(s)
+            .expect("summaries serialise")
+    };
+    let first = snapshot(&summary);
+    let done = summary.state.is_terminal();
+    let stream = futures_util::stream::unfold(
+        (Some(first), done, rx, d.clone(), id),
+        move |(first, done, mut rx, d, id)| async move {
+            if let Some(ev) = first {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(ev),
+                    (None, done, rx, d, id),
+                ));
+            }
+            if done {
+                return None;
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(p) if p.turnover_id() == id => {
+                        let last =
+                            matches!(&p, Progress::Turnover { state, .. } if state.is_terminal());
+                        let ev = Event::default()
+                            .event("progress")
+                            .json_data(&p)
+                            .expect("progress serialises");
+                        return Some((Ok(ev), (None, last, rx, d, id)));
+                    }
+                    Ok(_) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Missed changes: send the current state instead.
+                        let s = d.catalog().turnover(&id).await.ok().flatten()?;
+                        let last = s.state.is_terminal();
+                        return Some((Ok(snapshot(&s)), (None, last, rx, d, id)));
+                    }
+                    Err(_) => return None,
+                }
+            }
+        },
+    )
+    .boxed();
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

@@ -1,35 +1,54 @@
 //! Dispatcher service: validates a turnover (every bad field, with its JSON path), checks it
-//! against storage, plans chunks, records them in the catalog, publishes them, then consumes
-//! worker results and dead letters, keeps chunk and turnover states, and runs the delivery hook
-//! (MHL, delivery AMF) when a shot is complete.
+//! against storage, plans chunks and records them in the catalog; a feeder keeps a bounded
+//! window of chunks in the broker, chosen by priority and fair share (`platefarm_core::schedule`);
+//! event loops apply worker results and dead letters in batches; a settler runs each complete
+//! shot's delivery (MHL, delivery AMF) and finishes turnovers.
 //!
-//! Invariant: every planned chunk ends `done` or `failed` with a reason. A chunk that could not
-//! be published is marked failed at once; a chunk the queue gives up on arrives through the
-//! dead-letter queue and is marked failed with the queue's reason.
+//! Invariant: every planned chunk ends `done`, `failed` with a reason, or `cancelled`. Nothing
+//! is failed because the broker or the catalog is down: chunks stay planned until the broker
+//! takes them, events stay unacknowledged until the catalog records them.
 
+pub mod delivery;
+mod events;
+mod feed;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod resolve;
+pub mod serve;
+mod settle;
+mod submit;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use platefarm_catalog::{Catalog, CatalogError, ChunkResult, NewTurnover, TurnoverSummary};
-use platefarm_core::{
-    parse_turnover, plan_chunks, ChunkMessage, ChunkOutcome, ChunkState, FieldError, ResultEvent,
-    ShotFrames, Turnover, TurnoverState, ValidationErrors, WIRE_VERSION,
-};
-use platefarm_queue::{Delivery, FarmQueues, QueueError, WorkQueue};
+use platefarm_catalog::{Catalog, CatalogError, TurnoverSummary};
+use platefarm_core::{ChunkState, OutputFile, Turnover, TurnoverState, ValidationErrors};
+use platefarm_queue::{FarmQueues, QueueError, WorkQueue};
 use platefarm_store::ObjectStore;
-use std::sync::Arc;
-use tokio::sync::{broadcast, Notify};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, Notify};
 
 pub use metrics::DispatcherMetrics;
+pub use serve::{serve, Adapters, ServeConfig};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
     pub queues: FarmQueues,
     /// Frames per chunk.
     pub chunk_size: u32,
+    /// Chunks kept in the broker (published or running). `None`: adaptive, twice the chunk
+    /// queue's consumers plus two, at least `min_window`.
+    pub window: Option<u64>,
+    pub min_window: u64,
+    /// Worker events applied per catalog transaction.
+    pub event_batch: usize,
+    /// Attempts of a shot's delivery before it is recorded failed.
+    pub delivery_attempts: u32,
+    /// First retry delay after an outage (broker, catalog); doubles up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -37,6 +56,12 @@ impl Default for DispatcherConfig {
         DispatcherConfig {
             queues: FarmQueues::default(),
             chunk_size: 8,
+            window: None,
+            min_window: 8,
+            event_batch: 256,
+            delivery_attempts: 3,
+            backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
         }
     }
 }
@@ -45,15 +70,10 @@ impl Default for DispatcherConfig {
 pub enum SubmitError {
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
+    #[error("turnover {0:?} exists already with a different request; give a new turnover_id")]
+    Conflict(String),
     #[error("catalog: {0}")]
     Catalog(#[from] CatalogError),
-    #[error("queue: {source} ({published} of {planned} chunks published; the rest are recorded as failed)")]
-    Queue {
-        #[source]
-        source: QueueError,
-        published: usize,
-        planned: usize,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,22 +82,29 @@ pub struct SubmitReceipt {
     pub n_shots: usize,
     pub n_chunks: usize,
     pub n_frames: u64,
+    /// True when the same request had been submitted before (idempotent resubmission).
+    pub existing: bool,
 }
 
-/// A change the dispatcher saw, for progress displays.
-#[derive(Debug, Clone, PartialEq)]
+/// A change the dispatcher saw, for progress displays and `GET …/events`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Progress {
     Chunk {
         turnover_id: String,
         shot: String,
         chunk_id: String,
         state: ChunkState,
-        n_frames: u32,
+        n_frames: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
-    ShotComplete {
+    ShotDelivered {
         turnover_id: String,
         shot: String,
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
     Turnover {
         turnover_id: String,
@@ -85,16 +112,36 @@ pub enum Progress {
     },
 }
 
-/// Runs when every chunk of a shot is final (e.g. writes the delivery's MHL generation).
+impl Progress {
+    pub fn turnover_id(&self) -> &str {
+        match self {
+            Progress::Chunk { turnover_id, .. }
+            | Progress::ShotDelivered { turnover_id, .. }
+            | Progress::Turnover { turnover_id, .. } => turnover_id,
+        }
+    }
+}
+
+/// Runs when every chunk of a shot is final (writes the delivery's AMF and MHL generation).
+/// An error is retried, then recorded as the shot's delivery failure.
 #[async_trait]
 pub trait DeliveryHook: Send + Sync + 'static {
-    /// `turnover` is the validated request; `shot` indexes its shots.
+    /// `turnover` is the validated request; `shot` indexes its shots; `outputs` are the files
+    /// the workers reported for it, with their sizes and hashes.
     async fn shot_complete(
         &self,
         turnover: &Turnover,
         shot: usize,
+        outputs: &[OutputFile],
         failed_chunks: u64,
     ) -> Result<(), String>;
+}
+
+/// What the feeder needs of a turnover to build its chunk messages, loaded once.
+struct TurnoverContext {
+    turnover: Turnover,
+    /// Resolved input pattern per shot name.
+    patterns: HashMap<String, String>,
 }
 
 pub struct Dispatcher {
@@ -105,13 +152,13 @@ pub struct Dispatcher {
     metrics: DispatcherMetrics,
     hook: Option<Arc<dyn DeliveryHook>>,
     progress: broadcast::Sender<Progress>,
-    changed: Notify,
+    /// Wakes the feeder (a submission, freed window places, a retry).
+    feed_wake: Notify,
+    /// Turnovers whose shots or state may have changed, for the settler.
+    settle_tx: mpsc::UnboundedSender<String>,
+    settle_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    contexts: Mutex<HashMap<String, Arc<TurnoverContext>>>,
     clock: fn() -> DateTime<Utc>,
-}
-
-fn generated_id(now: DateTime<Utc>) -> String {
-    let tail = uuid::Uuid::new_v4().simple().to_string();
-    format!("TO-{}-{}", now.format("%Y%m%d-%H%M%S"), &tail[..6])
 }
 
 impl Dispatcher {
@@ -122,6 +169,7 @@ impl Dispatcher {
         config: DispatcherConfig,
         registry: &prometheus::Registry,
     ) -> Self {
+        let (settle_tx, settle_rx) = mpsc::unbounded_channel();
         Dispatcher {
             store,
             queue,
@@ -129,8 +177,11 @@ impl Dispatcher {
             config,
             metrics: DispatcherMetrics::new(registry),
             hook: None,
-            progress: broadcast::channel(4096).0,
-            changed: Notify::new(),
+            progress: broadcast::channel(8192).0,
+            feed_wake: Notify::new(),
+            settle_tx,
+            settle_rx: Mutex::new(Some(settle_rx)),
+            contexts: Mutex::new(HashMap::new()),
             clock: Utc::now,
         }
     }
@@ -144,329 +195,153 @@ impl Dispatcher {
         &self.catalog
     }
 
+    pub fn queue(&self) -> &Arc<dyn WorkQueue> {
+        &self.queue
+    }
+
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &DispatcherMetrics {
+        &self.metrics
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Progress> {
         self.progress.subscribe()
     }
 
-    /// Validates, resolves against storage, plans, records and publishes a turnover.
-    pub async fn submit(&self, body: &[u8]) -> Result<SubmitReceipt, SubmitError> {
-        let now = (self.clock)();
-        let turnover = match parse_turnover(body, &generated_id(now)) {
-            Ok(t) => t,
-            Err(e) => {
-                self.metrics.turnovers_rejected.inc();
-                return Err(e.into());
-            }
-        };
-        let mut errors: Vec<FieldError> = Vec::new();
-        let mut patterns = Vec::new();
-        for (i, shot) in turnover.shots.iter().enumerate() {
-            let resolved = resolve::resolve_shot(
-                self.store.as_ref(),
-                shot,
-                &format!("$.shots[{i}]"),
-                &mut errors,
-            )
-            .await;
-            patterns.push(resolved.map(|r| r.pattern));
-        }
-        if !errors.is_empty() {
-            self.metrics.turnovers_rejected.inc();
-            return Err(ValidationErrors(errors).into());
-        }
-        let shot_frames: Vec<ShotFrames> = turnover
-            .shots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ShotFrames {
-                shot_idx: i,
-                shot_name: s.name.clone(),
-                frames: s.render_range(),
-            })
-            .collect();
-        let chunks = plan_chunks(&turnover.turnover_id, &shot_frames, self.config.chunk_size)
-            .map_err(|e| {
-                ValidationErrors(vec![FieldError {
-                    path: "$".into(),
-                    reason: e.to_string(),
-                }])
-            })?;
-        let request_json = serde_json::to_string(&turnover).expect("turnovers serialise");
-        self.catalog
-            .insert_turnover(
-                &NewTurnover {
-                    turnover_id: turnover.turnover_id.clone(),
-                    production: turnover.production.clone(),
-                    priority: turnover.priority,
-                    deadline: turnover.deadline,
-                    submitted_at: now,
-                    request_json,
-                },
-                &chunks,
-            )
-            .await?;
-        for (published, chunk) in chunks.iter().enumerate() {
-            let shot = &turnover.shots[chunk.shot_idx];
-            let msg = ChunkMessage {
-                version: WIRE_VERSION,
-                turnover_id: turnover.turnover_id.clone(),
-                chunk_id: chunk.chunk_id.clone(),
-                shot: shot.name.clone(),
-                input_pattern: patterns[chunk.shot_idx]
-                    .as_ref()
-                    .expect("resolved")
-                    .to_string(),
-                frames: chunk.frames,
-                output_location: shot.output_location.trim_start_matches("./").to_string(),
-                amf_path: shot.amf_path.clone(),
-                fdl_path: shot.fdl_path.clone(),
-                fdl: shot.fdl.clone(),
-                output: shot.output,
-            };
-            if let Err(source) = self
-                .queue
-                .publish(&self.config.queues.chunks, msg.encode())
-                .await
-            {
-                // Nothing may be lost silently: what was not queued is failed, with the reason.
-                let reason = format!("not queued: {source}");
-                for c in &chunks[published..] {
-                    self.apply(
-                        &c.chunk_id,
-                        ChunkState::Failed,
-                        Some(&reason),
-                        "dispatcher",
-                        0,
-                    )
-                    .await?;
-                }
-                return Err(SubmitError::Queue {
-                    source,
-                    published,
-                    planned: chunks.len(),
-                });
-            }
-            self.metrics.chunks_published.inc();
-        }
-        self.metrics.turnovers_submitted.inc();
-        tracing::info!(turnover_id = %turnover.turnover_id, shots = turnover.shots.len(), chunks = chunks.len(), "turnover accepted");
-        Ok(SubmitReceipt {
-            turnover_id: turnover.turnover_id.clone(),
-            n_shots: turnover.shots.len(),
-            n_chunks: chunks.len(),
-            n_frames: shot_frames.iter().map(|s| s.frames.n_frames() as u64).sum(),
-        })
+    fn emit(&self, p: Progress) {
+        // No receiver is fine: progress is for displays, the catalog is the record.
+        let _ = self.progress.send(p);
     }
 
-    /// Records a chunk's final state and advances shot and turnover states.
-    async fn apply(
-        &self,
-        chunk_id: &str,
-        state: ChunkState,
-        detail: Option<&str>,
-        worker_id: &str,
-        attempts: u32,
-    ) -> Result<(), CatalogError> {
-        let now = (self.clock)();
-        let applied = self
-            .catalog
-            .record_result(&ChunkResult {
-                chunk_id,
-                state,
-                detail,
-                worker_id,
-                attempts,
-                at: now,
-            })
-            .await?;
-        if applied.changed {
-            self.metrics
-                .chunks_finished
-                .with_label_values(&[state.as_str()])
-                .inc();
-            let rows = self.catalog.chunks(&applied.turnover_id).await?;
-            let n_frames = rows
-                .iter()
-                .find(|r| r.chunk_id == chunk_id)
-                .map(|r| r.frame_end - r.frame_start + 1)
-                .unwrap_or(0);
-            if state == ChunkState::Done {
-                self.metrics.frames_done.inc_by(n_frames as u64);
-            }
-            let _ = self.progress.send(Progress::Chunk {
-                turnover_id: applied.turnover_id.clone(),
-                shot: applied.shot.clone(),
-                chunk_id: chunk_id.to_string(),
-                state,
-                n_frames,
-                detail: detail.map(str::to_string),
-            });
-            let shot_counts = self
-                .catalog
-                .shot_counts(&applied.turnover_id, &applied.shot)
-                .await?;
-            if shot_counts.queued == 0 {
-                self.shot_complete(&applied.turnover_id, &applied.shot, shot_counts.failed)
-                    .await?;
-            }
-        } else {
-            self.metrics.duplicate_results.inc();
-        }
-        self.finish_if_done(&applied.turnover_id).await?;
-        self.changed.notify_waiters();
-        Ok(())
+    fn backoff(&self, attempt: u32) -> Duration {
+        (self.config.backoff * 2u32.saturating_pow(attempt.min(16))).min(self.config.max_backoff)
     }
 
-    async fn shot_complete(
-        &self,
-        turnover_id: &str,
-        shot: &str,
-        failed: u64,
-    ) -> Result<(), CatalogError> {
-        let _ = self.progress.send(Progress::ShotComplete {
-            turnover_id: turnover_id.into(),
-            shot: shot.into(),
-        });
-        let Some(hook) = &self.hook else {
-            return Ok(());
-        };
-        let Some(turnover) = self.load_turnover(turnover_id).await? else {
-            return Ok(());
-        };
-        let Some(idx) = turnover.shots.iter().position(|s| s.name == shot) else {
-            return Ok(());
-        };
-        if let Err(e) = hook.shot_complete(&turnover, idx, failed).await {
-            tracing::error!(turnover_id, shot, error = %e, "delivery hook failed");
-        }
-        Ok(())
-    }
-
-    async fn load_turnover(&self, turnover_id: &str) -> Result<Option<Turnover>, CatalogError> {
-        self.catalog
-            .request_json(turnover_id)
-            .await
-            .map(|j| j.and_then(|j| serde_json::from_str(&j).ok()))
-    }
-
-    async fn finish_if_done(&self, turnover_id: &str) -> Result<(), CatalogError> {
-        let Some(summary) = self.catalog.turnover(turnover_id).await? else {
-            return Ok(());
-        };
-        let c = summary.chunks;
-        let state = TurnoverState::from_counts(c.queued, c.done, c.failed);
-        if state != summary.state {
-            self.catalog
-                .set_turnover_state(turnover_id, state, (self.clock)())
-                .await?;
-            tracing::info!(turnover_id, state = %state, done = c.done, failed = c.failed, "turnover finished");
-            let _ = self.progress.send(Progress::Turnover {
-                turnover_id: turnover_id.into(),
-                state,
-            });
-        }
-        Ok(())
-    }
-
-    /// Consumes result events and dead letters until `shutdown` resolves.
+    /// Declares the queues, reconciles what a previous run left (deliveries due, turnovers to
+    /// finish), then runs the feeder, the event loops and the settler until `shutdown`.
     pub async fn run(
         &self,
-        shutdown: impl std::future::Future<Output = ()>,
+        shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> Result<(), QueueError> {
-        let q = &self.config.queues;
-        q.declare(self.queue.as_ref()).await?;
-        let mut events = self.queue.consume(&q.events, 64).await?;
-        let mut dead = self.queue.consume(&q.chunks_dead, 16).await?;
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => return Ok(()),
-                d = events.next() => self.on_event(d?).await,
-                d = dead.next() => self.on_dead_letter(d?).await,
+        let mut attempt = 0;
+        while let Err(e) = self.config.queues.declare(self.queue.as_ref()).await {
+            if !e.is_retryable() {
+                return Err(e);
             }
+            tracing::warn!(error = %e, "broker unavailable, retrying the declaration");
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
         }
-    }
-
-    async fn on_event(&self, d: Delivery) {
-        let event = match ResultEvent::decode(&d.payload) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "undecodable result event dead-lettered");
-                let _ = d.reject(&e.to_string()).await;
-                return;
+        let settle_rx = self
+            .settle_rx
+            .lock()
+            .expect("settle lock")
+            .take()
+            .ok_or(QueueError::Closed)?;
+        self.reconcile().await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
             }
         };
-        let (state, detail) = match &event.outcome {
-            ChunkOutcome::Done { .. } => (ChunkState::Done, None),
-            ChunkOutcome::Failed { reason } => (ChunkState::Failed, Some(reason.as_str())),
-        };
-        match self
-            .apply(
-                &event.chunk_id,
-                state,
-                detail,
-                &event.worker_id,
-                event.delivery_count,
+        let loops = async {
+            tokio::join!(
+                self.feed_loop(stopped()),
+                self.event_loop(&self.config.queues.events, false, stopped()),
+                self.event_loop(&self.config.queues.chunks_dead, true, stopped()),
+                self.settle_loop(settle_rx, stopped()),
             )
-            .await
-        {
-            Ok(()) => {
-                let _ = d.ack().await;
+        };
+        tokio::pin!(loops);
+        tokio::select! {
+            _ = shutdown => {
+                let _ = stop_tx.send(true);
+                loops.await;
             }
-            Err(CatalogError::UnknownChunk(id)) => {
-                let _ = d.reject(&format!("result for unknown chunk {id:?}")).await;
-            }
-            Err(e) => {
-                // Catalog outage: give the event back; it is applied when the catalog returns.
-                tracing::warn!(error = %e, "catalog unavailable, result requeued");
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                let _ = d.requeue().await;
+            _ = &mut loops => {}
+        }
+        Ok(())
+    }
+
+    /// After a restart: every running turnover is settled once (deliveries that were due when
+    /// the previous run died, turnovers whose last event it had already recorded).
+    async fn reconcile(&self) {
+        let mut attempt = 0;
+        loop {
+            match self.catalog.running_turnovers().await {
+                Ok(ids) => {
+                    if !ids.is_empty() {
+                        tracing::info!(turnovers = ids.len(), "resuming running turnovers");
+                    }
+                    for id in ids {
+                        let _ = self.settle_tx.send(id);
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog unavailable at start, retrying");
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    attempt += 1;
+                }
             }
         }
     }
 
-    async fn on_dead_letter(&self, d: Delivery) {
-        self.metrics.dead_letters.inc();
-        let reason = d
-            .death_reason
-            .clone()
-            .unwrap_or_else(|| "dead-lettered by the queue".into());
-        let msg = match ChunkMessage::decode(&d.payload) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!(error = %e, reason, "a dead-lettered chunk could not be attributed to a turnover");
-                let _ = d.ack().await;
-                return;
-            }
-        };
-        let detail = format!("dead-lettered: {reason}");
-        match self
-            .apply(&msg.chunk_id, ChunkState::Failed, Some(&detail), "queue", 0)
-            .await
-        {
-            Ok(()) | Err(CatalogError::UnknownChunk(_)) => {
-                let _ = d.ack().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "catalog unavailable, dead letter requeued");
-                let _ = d.requeue().await;
-            }
+    /// Cancels a turnover: chunks not final are cancelled (those a worker holds finish and are
+    /// ignored). `None` if there is no such turnover.
+    pub async fn cancel(&self, turnover_id: &str) -> Result<Option<u64>, CatalogError> {
+        let n = self.catalog.cancel(turnover_id, (self.clock)()).await?;
+        if n.is_some() {
+            self.contexts.lock().expect("contexts").remove(turnover_id);
+            self.emit(Progress::Turnover {
+                turnover_id: turnover_id.into(),
+                state: TurnoverState::Cancelled,
+            });
+            tracing::info!(turnover_id, chunks = n, "turnover cancelled");
         }
+        Ok(n)
+    }
+
+    /// Plans every failed chunk again. `None` if there is no such turnover.
+    pub async fn retry_failed(&self, turnover_id: &str) -> Result<Option<u64>, CatalogError> {
+        let n = self
+            .catalog
+            .retry_failed(turnover_id, (self.clock)())
+            .await?;
+        if let Some(n) = n {
+            tracing::info!(turnover_id, chunks = n, "failed chunks planned again");
+            let _ = self.settle_tx.send(turnover_id.to_string());
+            self.feed_wake.notify_one();
+        }
+        Ok(n)
     }
 
     /// Waits until a turnover is final and returns its summary.
     pub async fn wait(&self, turnover_id: &str) -> Result<TurnoverSummary, CatalogError> {
+        let mut rx = self.subscribe();
         loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             if let Some(s) = self.catalog.turnover(turnover_id).await? {
                 if s.state.is_terminal() {
                     return Ok(s);
                 }
             }
-            // Wake on any change, and poll now and then in case the change came from elsewhere.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), notified).await;
+            // Wake on this turnover's state changes; look again now and then in case the
+            // change came from another dispatcher.
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                loop {
+                    match rx.recv().await {
+                        Ok(Progress::Turnover { turnover_id: t, .. }) if t == turnover_id => return,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                        _ => {}
+                    }
+                }
+            })
+            .await;
         }
     }
 }

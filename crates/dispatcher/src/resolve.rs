@@ -134,6 +134,7 @@ pub async fn resolve_shot(
 ) -> Option<ResolvedShot> {
     let clip_path = format!("{path}.input_clip");
     let mut ok = true;
+    let mut amf_input = None;
     for (field, value) in [("amf_path", &shot.amf_path), ("fdl_path", &shot.fdl_path)] {
         let Some(value) = value else { continue };
         let p = format!("{path}.{field}");
@@ -146,6 +147,9 @@ pub async fn resolve_shot(
                 let before = errors.len();
                 check_sidecar(field, &bytes, shot, path, errors);
                 ok &= errors.len() == before;
+                if field == "amf_path" && errors.len() == before {
+                    amf_input = amf_input_transform(&bytes);
+                }
             }
             Err(StoreError::NotFound { .. }) => {
                 errors.push(FieldError {
@@ -258,7 +262,58 @@ pub async fn resolve_shot(
         });
         return None;
     }
+    if ok {
+        ok = check_input_space(shot, &pattern, amf_input.as_ref(), path, errors);
+    }
     ok.then_some(ResolvedShot { pattern })
+}
+
+/// The AMF's input transform, resolved to a colour-space name (the AMF was checked already).
+pub fn amf_input_transform(bytes: &[u8]) -> Option<platefarm_core::AmfInput> {
+    let amf = platefarm_standards::amf::Amf::parse(std::str::from_utf8(bytes).ok()?).ok()?;
+    let (id, applied) = amf.input_transform?;
+    match platefarm_standards::amf::lookup(&id)? {
+        ("input", space) => Some(platefarm_core::AmfInput { id, space, applied }),
+        _ => None,
+    }
+}
+
+/// Non-raw frames need an input colour space, and the shot's and the AMF's must agree.
+fn check_input_space(
+    shot: &Shot,
+    pattern: &ClipPattern,
+    amf: Option<&platefarm_core::AmfInput>,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    let Some(kind) = platefarm_core::InputKind::from_path(&pattern.suffix) else {
+        errors.push(FieldError {
+            path: format!("{path}.input_clip"),
+            reason: format!(
+                "unsupported input format in {pattern} (frames must end in .{})",
+                platefarm_core::input_space::INPUT_EXTENSIONS.join(", .")
+            ),
+        });
+        return false;
+    };
+    let explicit = match kind {
+        platefarm_core::InputKind::CameraRaw => None,
+        platefarm_core::InputKind::Encoded(_) => shot.input_colorspace.as_deref(),
+    };
+    match platefarm_core::resolve_input_space(kind, explicit, amf) {
+        Ok(_) => true,
+        Err(e) => {
+            let field = match e {
+                platefarm_core::InputSpaceError::UnknownAmf { .. } => "amf_path",
+                _ => "input_colorspace",
+            };
+            errors.push(FieldError {
+                path: format!("{path}.{field}"),
+                reason: e.to_string(),
+            });
+            false
+        }
+    }
 }
 
 #[cfg(test)]

@@ -94,26 +94,151 @@ fn problems(e: SubmitError) -> Vec<(String, String)> {
     }
 }
 
+/// Runs the dispatcher's loops until the returned sender is dropped or sent to.
+fn start(
+    d: &Arc<Dispatcher>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let d = d.clone();
+    let run = tokio::spawn(async move {
+        d.run(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap()
+    });
+    (stop, run)
+}
+
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
+    for _ in 0..200 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 #[tokio::test]
 async fn accepted_turnover_is_planned_recorded_and_published() {
     let r = rig().await;
     let receipt = r.dispatcher.submit(&turnover(shot())).await.unwrap();
     assert_eq!((receipt.n_chunks, receipt.n_frames), (3, 10));
-    let depth = r.queue.depth("platefarm.chunks").await.unwrap();
-    assert_eq!(depth.ready, 3);
+    let s = r.catalog.turnover("TO-1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.state, s.chunks.planned, s.frames_total),
+        (TurnoverState::Running, 3, 10),
+        "recorded before anything is published"
+    );
+    let (stop, run) = start(&r.dispatcher);
+    let q = r.queue.clone();
+    eventually("3 chunks in the broker", || {
+        let q = q.clone();
+        async move { q.depth("platefarm.chunks").await.unwrap().ready == 3 }
+    })
+    .await;
     let mut c = r.queue.consume("platefarm.chunks", 1).await.unwrap();
     let msg = ChunkMessage::decode(&c.next().await.unwrap().payload).unwrap();
     assert_eq!(msg.input_pattern, "clips/A/A.%04d.dng");
+    assert_eq!(msg.generation, 1, "first publish");
     assert_eq!(
-        (msg.frames.start, msg.frames.end),
+        (msg.frames.start(), msg.frames.end()),
         (1001, 1004),
         "handles widen the range"
     );
     let s = r.catalog.turnover("TO-1").await.unwrap().unwrap();
-    assert_eq!(
-        (s.state, s.chunks.queued, s.frames_total),
-        (TurnoverState::Running, 3, 10)
-    );
+    assert_eq!(s.chunks.published, 3);
+    stop.send(()).unwrap();
+    run.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_window_bounds_the_broker_and_refills_as_chunks_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+    for f in 1..=40u32 {
+        store
+            .put(&format!("c/A.{f:04}.dng"), b"raw".to_vec())
+            .await
+            .unwrap();
+    }
+    let queue = Arc::new(MemoryQueue::new());
+    FarmQueues::default().declare(queue.as_ref()).await.unwrap();
+    let catalog = Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap());
+    let d = Arc::new(Dispatcher::new(
+        store,
+        queue.clone(),
+        catalog.clone(),
+        DispatcherConfig {
+            chunk_size: 4,
+            window: Some(4),
+            ..DispatcherConfig::default()
+        },
+        &prometheus::Registry::new(),
+    ));
+    let body = json!({"turnover_id": "TO-w", "production": "p", "shots": [{"name": "A",
+        "input_clip": "c/A.%04d.dng", "output_location": "out", "frame_range": {"start": 1, "end": 40}}]});
+    d.submit(body.to_string().as_bytes()).await.unwrap();
+    let (stop, run) = start(&d);
+    let mut c = queue.consume("platefarm.chunks", 100).await.unwrap();
+    let mut seen = 0;
+    while seen < 10 {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), c.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let msg = ChunkMessage::decode(&delivery.payload).unwrap();
+        let s = catalog.turnover("TO-w").await.unwrap().unwrap();
+        assert!(
+            s.chunks.published + s.chunks.running <= 4,
+            "at most the window in flight: {:?}",
+            s.chunks
+        );
+        queue
+            .publish(
+                "platefarm.events",
+                result_event(
+                    "TO-w",
+                    &msg.chunk_id,
+                    1,
+                    ChunkOutcome::Done { outputs: vec![] },
+                ),
+            )
+            .await
+            .unwrap();
+        delivery.ack().await.unwrap();
+        seen += 1;
+    }
+    let s = tokio::time::timeout(Duration::from_secs(10), d.wait("TO-w"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s.state, s.chunks.done), (TurnoverState::Completed, 10));
+    stop.send(()).unwrap();
+    run.await.unwrap();
+}
+
+fn result_event(
+    turnover_id: &str,
+    chunk_id: &str,
+    generation: u32,
+    outcome: ChunkOutcome,
+) -> Vec<u8> {
+    ResultEvent {
+        version: WIRE_VERSION,
+        turnover_id: turnover_id.into(),
+        chunk_id: chunk_id.into(),
+        generation,
+        worker_id: "w".into(),
+        delivery_count: 1,
+        outcome,
+        render_seconds: 0.1,
+    }
+    .encode()
 }
 
 #[tokio::test]
@@ -175,64 +300,30 @@ async fn folders_resolve_to_their_one_sequence() {
 }
 
 #[tokio::test]
-async fn duplicate_turnover_id_is_refused() {
+async fn resubmission_is_idempotent_and_a_reused_id_is_a_conflict() {
     let r = rig().await;
-    r.dispatcher.submit(&turnover(shot())).await.unwrap();
-    assert!(matches!(
-        r.dispatcher.submit(&turnover(shot())).await,
-        Err(SubmitError::Catalog(_))
-    ));
-}
-
-#[tokio::test]
-async fn unpublishable_chunks_are_failed_not_lost() {
-    // The chunk queue was never declared: publishing fails like a broker outage would.
-    let r = rig_with(MemoryQueue::new(), false).await;
-    match r.dispatcher.submit(&turnover(shot())).await {
-        Err(SubmitError::Queue {
-            published: 0,
-            planned: 3,
-            ..
-        }) => {}
-        other => panic!("expected a queue error, got {other:?}"),
-    }
-    let rows = r.catalog.chunks("TO-1").await.unwrap();
-    assert_eq!(rows.len(), 3);
-    assert!(rows
-        .iter()
-        .all(|c| c.state == ChunkState::Failed
-            && c.detail.as_deref().unwrap().starts_with("not queued")));
+    let first = r.dispatcher.submit(&turnover(shot())).await.unwrap();
+    let again = r.dispatcher.submit(&turnover(shot())).await.unwrap();
+    assert!(!first.existing && again.existing);
+    assert_eq!(again.turnover_id, first.turnover_id);
     assert_eq!(
-        r.catalog.turnover("TO-1").await.unwrap().unwrap().state,
-        TurnoverState::Failed
+        r.catalog.chunks("TO-1").await.unwrap().len(),
+        3,
+        "planned once"
     );
-}
-
-fn event(chunk_id: &str, outcome: ChunkOutcome) -> Vec<u8> {
-    ResultEvent {
-        version: WIRE_VERSION,
-        turnover_id: "TO-1".into(),
-        chunk_id: chunk_id.into(),
-        worker_id: "w".into(),
-        delivery_count: 1,
-        outcome,
-        render_seconds: 0.1,
-    }
-    .encode()
+    let mut other = shot();
+    other["frame_range"] = json!({"start": 1002, "end": 1005});
+    assert!(matches!(
+        r.dispatcher.submit(&turnover(other)).await,
+        Err(SubmitError::Conflict(id)) if id == "TO-1"
+    ));
 }
 
 #[tokio::test]
 async fn results_and_dead_letters_finish_the_turnover() {
     let r = rig().await;
     r.dispatcher.submit(&turnover(shot())).await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let d = r.dispatcher.clone();
-    let run = tokio::spawn(async move {
-        d.run(async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let (stop, run) = start(&r.dispatcher);
     let mut chunks = r.queue.consume("platefarm.chunks", 3).await.unwrap();
     let mut ids = Vec::new();
     let mut deliveries = Vec::new();
@@ -311,7 +402,7 @@ async fn results_and_dead_letters_finish_the_turnover() {
         .unwrap();
     assert!(dead.death_reason.unwrap().contains("malformed result"));
     stop.send(()).unwrap();
-    run.await.unwrap().unwrap();
+    run.await.unwrap();
 }
 
 #[tokio::test]
@@ -382,4 +473,8 @@ async fn malformed_amf_and_fdl_and_bad_selectors_are_reported_with_paths() {
         "{got:#?}"
     );
     assert_eq!(got.len(), 4, "{got:#?}");
+}
+
+fn event(chunk_id: &str, outcome: ChunkOutcome) -> Vec<u8> {
+    result_event("TO-1", chunk_id, 1, outcome)
 }

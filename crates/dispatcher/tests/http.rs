@@ -1,114 +1,305 @@
-//! The dispatcher's HTTP API on a real socket: submit (202 / 422 with every problem), status,
-//! chunks, list, 404s, and the shared health and metrics routes.
+//! The dispatcher service (`serve`) on a real socket: auth, every error status with a message
+//! naming the problem, idempotent submission, status with per-shot progress, cancel,
+//! retry-failed, server-sent events, the OpenAPI document, health and metrics.
 
 use platefarm_catalog::SqlCatalog;
-use platefarm_dispatcher::{http, Dispatcher, DispatcherConfig};
-use platefarm_queue::{FarmQueues, MemoryQueue};
+use platefarm_dispatcher::{serve, Adapters, ServeConfig};
+use platefarm_queue::MemoryQueue;
 use platefarm_store::{LocalStore, ObjectStore};
-use platefarm_testkit::http as request;
+use platefarm_testkit::http_with;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn submit_status_and_errors_over_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path()).unwrap());
-    for f in 1..=4u32 {
-        store
-            .put(&format!("in/C.{f:03}.dng"), b"x".to_vec())
-            .await
-            .unwrap();
-    }
-    let queue = Arc::new(MemoryQueue::new());
-    FarmQueues::default().declare(queue.as_ref()).await.unwrap();
-    let catalog = Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap());
-    let registry = prometheus::Registry::new();
-    let d = Arc::new(Dispatcher::new(
-        store,
-        queue,
-        catalog,
-        DispatcherConfig::default(),
-        &registry,
-    ));
-    let ready = platefarm_telemetry::Readiness::default();
-    ready.set(true);
-    let app = http::router(d).merge(platefarm_telemetry::router(registry, ready));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(platefarm_telemetry::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+const TOKEN: &str = "s3cret-token";
 
-    let good = json!({"turnover_id": "TO-http", "production": "p", "shots": [{
-        "name": "SH1", "input_clip": "in/C.%03d.dng", "output_location": "out",
-        "frame_range": {"start": 1, "end": 4}}]});
-    let bad = json!({"production": "p", "shots": [{"name": "SH1", "input_clip": "in/C.%03d.dng",
-        "output_location": "out", "frame_range": {"start": 3, "end": 9}, "handles": "x"}]});
-    let results = tokio::task::spawn_blocking(move || {
-        let post =
-            |body: &Value| request(addr, "POST", "/v1/turnovers", body.to_string().as_bytes());
+struct Api {
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+        for f in 1..=4u32 {
+            store
+                .put(&format!("in/C.{f:03}.dng"), b"x".to_vec())
+                .await
+                .unwrap();
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let adapters = Adapters {
+            store,
+            queue: Arc::new(MemoryQueue::new()),
+            catalog: Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap()),
+            hook: None,
+        };
+        let config = ServeConfig {
+            token: Some(TOKEN.into()),
+            ..ServeConfig::default()
+        };
+        let server = tokio::spawn(async move {
+            serve(
+                config,
+                adapters,
+                prometheus::Registry::new(),
+                listener,
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+            .unwrap()
+        });
+        Api {
+            addr,
+            _dir: dir,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Blocking request with the token (call inside spawn_blocking).
+    fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+        let auth = format!("Bearer {TOKEN}");
+        let (status, text) = http_with(self.addr, method, path, &[("Authorization", &auth)], body);
         (
-            post(&good),
-            post(&bad),
-            request(addr, "POST", "/v1/turnovers", b"{oops"),
-            request(addr, "GET", "/v1/turnovers/TO-http", b""),
-            request(addr, "GET", "/v1/turnovers/TO-http/chunks", b""),
-            request(addr, "GET", "/v1/turnovers", b""),
-            request(addr, "GET", "/v1/turnovers/nope", b""),
-            request(addr, "GET", "/metrics", b""),
-            request(addr, "GET", "/health/readyz", b""),
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.server.take().unwrap().await.unwrap();
+    }
+}
+
+fn turnover(id: &str, start: u32, end: u32) -> Value {
+    json!({"turnover_id": id, "production": "p", "shots": [{
+        "name": "SH1", "input_clip": "in/C.%03d.dng", "output_location": "out",
+        "frame_range": {"start": start, "end": end}}]})
+}
+
+fn problem_paths(v: &Value) -> Vec<String> {
+    v["problems"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["path"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_with_the_right_status_and_a_message() {
+    let api = Arc::new(Api::start().await);
+    let a = api.clone();
+    tokio::task::spawn_blocking(move || {
+        let api = a;
+        let good = turnover("TO-http", 1, 4).to_string();
+        // Auth: missing and wrong tokens, on every /v1 route.
+        let (s, body) = platefarm_testkit::http(api.addr, "POST", "/v1/turnovers", good.as_bytes());
+        assert_eq!(s, 401, "{body}");
+        assert!(body.contains("missing API token"), "{body}");
+        let (s, body) = http_with(
+            api.addr,
+            "GET",
+            "/v1/turnovers",
+            &[("Authorization", "Bearer nope")],
+            b"",
+        );
+        assert_eq!(s, 401);
+        assert!(body.contains("wrong API token"));
+        // The OpenAPI document is public and is the one in docs/.
+        let (s, doc) = platefarm_testkit::http(api.addr, "GET", "/v1/openapi.json", b"");
+        assert_eq!(s, 200);
+        let served: Value = serde_json::from_str(&doc).unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let in_docs: Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        if served != in_docs {
+            std::fs::write(path, serde_json::to_string_pretty(&served).unwrap() + "\n").unwrap();
+            panic!("docs/openapi.json was out of date; it has been rewritten — commit it");
+        }
+
+        // Submission: accepted, idempotent, conflicting.
+        let (s, r) = api.call("POST", "/v1/turnovers", good.as_bytes());
+        assert_eq!(s, 202, "{r}");
+        assert_eq!(
+            (r["n_frames"].as_u64(), r["existing"].as_bool()),
+            (Some(4), Some(false))
+        );
+        let (s, r) = api.call("POST", "/v1/turnovers", good.as_bytes());
+        assert_eq!(
+            (s, r["existing"].as_bool()),
+            (200, Some(true)),
+            "same request again"
+        );
+        let (s, r) = api.call(
+            "POST",
+            "/v1/turnovers",
+            turnover("TO-http", 1, 3).to_string().as_bytes(),
+        );
+        assert_eq!(s, 409, "{r}");
+        assert!(r["error"].as_str().unwrap().contains("TO-http"));
+
+        // Bad requests name the problem.
+        let (s, r) = api.call("POST", "/v1/turnovers", b"{oops");
+        assert_eq!(s, 400);
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap()
+                .contains("malformed JSON at line 1"),
+            "{r}"
+        );
+        let mut unknown = turnover("TO-u", 1, 4);
+        unknown["shots"][0]["colour"] = json!("blue");
+        let (s, r) = api.call("POST", "/v1/turnovers", unknown.to_string().as_bytes());
+        assert_eq!(s, 422);
+        assert!(r.to_string().contains("colour"), "{r}");
+        let mut handles = turnover("TO-h", 3, 9);
+        handles["shots"][0]["handles"] = json!("x");
+        let (s, r) = api.call("POST", "/v1/turnovers", handles.to_string().as_bytes());
+        assert_eq!(s, 422);
+        assert!(
+            problem_paths(&r).contains(&"$.shots[0].handles".to_string()),
+            "{r}"
+        );
+        let mut outside = turnover("TO-o", 1, 4);
+        outside["shots"][0]["input_clip"] = json!("../../etc/C.%03d.dng");
+        let (s, r) = api.call("POST", "/v1/turnovers", outside.to_string().as_bytes());
+        assert_eq!(s, 422);
+        assert!(
+            problem_paths(&r).contains(&"$.shots[0].input_clip".to_string()),
+            "{r}"
+        );
+        let big = vec![b' '; 9 << 20];
+        let (s, r) = api.call("POST", "/v1/turnovers", &big);
+        assert_eq!(s, 413);
+        assert!(r["error"].as_str().unwrap().contains("8 MiB"), "{r}");
+
+        // Status, list, chunks.
+        let (s, st) = api.call("GET", "/v1/turnovers/TO-http", b"");
+        assert_eq!(s, 200);
+        assert_eq!(st["state"], "running");
+        assert_eq!(st["shots"][0]["shot"], "SH1");
+        assert_eq!(st["shots"][0]["frames_total"], 4);
+        assert!(st["failures"].as_array().unwrap().is_empty());
+        assert!(st["outputs"]["SH1"].as_array().unwrap().is_empty());
+        let (s, list) = api.call("GET", "/v1/turnovers?state=running&production=p", b"");
+        assert_eq!(s, 200);
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        let (s, r) = api.call("GET", "/v1/turnovers?state=bogus", b"");
+        assert_eq!(s, 400);
+        assert!(r["error"].as_str().unwrap().contains("bogus"));
+        let (s, _) = api.call("GET", "/v1/turnovers?colour=1", b"");
+        assert_eq!(s, 400);
+        let (s, chunks) = api.call("GET", "/v1/turnovers/TO-http/chunks", b"");
+        assert_eq!((s, chunks.as_array().unwrap().len()), (200, 1));
+        for (method, path) in [
+            ("GET", "/v1/turnovers/nope"),
+            ("GET", "/v1/turnovers/nope/chunks"),
+            ("POST", "/v1/turnovers/nope/cancel"),
+            ("POST", "/v1/turnovers/nope/retry-failed"),
+            ("GET", "/v1/turnovers/nope/events"),
+        ] {
+            let (s, r) = api.call(method, path, b"");
+            assert_eq!(s, 404, "{method} {path}: {r}");
+            assert!(r["error"].as_str().unwrap().contains("nope"));
+        }
+        let (s, _) = api.call("GET", "/v1/nothing-here", b"");
+        assert_eq!(s, 404);
     })
     .await
     .unwrap();
-    let (created, rejected, malformed, status, chunks, list, missing, metrics, readyz) = results;
-    assert_eq!(created.0, 202, "{}", created.1);
-    let receipt: Value = serde_json::from_str(&created.1).unwrap();
-    assert_eq!(receipt["n_frames"], 4);
 
-    assert_eq!(rejected.0, 422);
-    let problems: Value = serde_json::from_str(&rejected.1).unwrap();
-    let paths: Vec<&str> = problems["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(paths, ["$.shots[0].handles"], "{problems}");
-    assert_eq!(malformed.0, 422);
-    assert!(malformed.1.contains("malformed JSON"));
+    // Server-sent events: a snapshot, then the cancellation, then the stream ends.
+    let addr = api.addr;
+    let reader = tokio::task::spawn_blocking(move || {
+        let auth = format!("Bearer {TOKEN}");
+        http_with(
+            addr,
+            "GET",
+            "/v1/turnovers/TO-http/events",
+            &[("Authorization", &auth)],
+            b"",
+        )
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let a = api.clone();
+    let cancelled =
+        tokio::task::spawn_blocking(move || a.call("POST", "/v1/turnovers/TO-http/cancel", b""))
+            .await
+            .unwrap();
+    assert_eq!(cancelled.0, 200, "{}", cancelled.1);
+    assert_eq!(cancelled.1["chunks_cancelled"], 1);
+    let (s, stream) = tokio::time::timeout(std::time::Duration::from_secs(10), reader)
+        .await
+        .expect("the event stream ends after the final state")
+        .unwrap();
+    assert_eq!(s, 200);
+    assert!(stream.contains("event: snapshot"), "{stream}");
+    assert!(stream.contains("\"state\":\"cancelled\""), "{stream}");
 
-    assert_eq!(status.0, 200);
-    let s: Value = serde_json::from_str(&status.1).unwrap();
-    assert_eq!(
-        (s["state"].as_str(), s["chunks"]["queued"].as_u64()),
-        (Some("running"), Some(1))
-    );
-    assert_eq!(
-        serde_json::from_str::<Value>(&chunks.1)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(list.1.contains("TO-http"));
-    assert_eq!(missing.0, 404);
-    assert!(
-        metrics
-            .1
-            .contains("platefarm_dispatcher_turnovers_submitted_total 1"),
-        "{}",
-        metrics.1
-    );
-    assert!(
-        metrics
-            .1
-            .contains("platefarm_dispatcher_turnovers_rejected_total 2"),
-        "both rejections counted"
-    );
-    assert_eq!(readyz.0, 200);
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    let a = api.clone();
+    tokio::task::spawn_blocking(move || {
+        let (s, st) = a.call("GET", "/v1/turnovers/TO-http", b"");
+        assert_eq!((s, st["state"].as_str()), (200, Some("cancelled")));
+        let (s, metrics) = platefarm_testkit::http(a.addr, "GET", "/metrics", b"");
+        assert_eq!(s, 200);
+        assert!(
+            metrics.contains("platefarm_dispatcher_turnovers_submitted_total 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("platefarm_dispatcher_turnovers_rejected_total 3"),
+            "{metrics}"
+        );
+        let (s, _) = platefarm_testkit::http(a.addr, "GET", "/health/livez", b"");
+        assert_eq!(s, 200);
+        let mut ready = 0;
+        for _ in 0..50 {
+            ready = platefarm_testkit::http(a.addr, "GET", "/health/readyz", b"").0;
+            if ready == 200 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(ready, 200, "ready once broker, store and catalog answer");
+    })
+    .await
+    .unwrap();
+    Arc::try_unwrap(api).ok().unwrap().stop().await;
+}
+
+#[tokio::test]
+async fn serving_a_public_address_without_a_token_is_refused() {
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = Adapters {
+        store: Arc::new(LocalStore::open(dir.path()).unwrap()),
+        queue: Arc::new(MemoryQueue::new()),
+        catalog: Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap()),
+        hook: None,
+    };
+    let err = serve(
+        ServeConfig::default(),
+        adapters,
+        prometheus::Registry::new(),
+        listener,
+        async {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("without an API token"), "{err}");
 }

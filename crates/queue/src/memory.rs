@@ -3,7 +3,7 @@
 
 use crate::{Consumer, Delivery, QueueDepth, QueueError, QueueSpec, Settle, WorkQueue};
 use async_trait::async_trait;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -23,6 +23,8 @@ struct Queue {
     spec: QueueSpec,
     ready: VecDeque<Message>,
     unacked: HashMap<u64, (u64, Message)>, // tag → (consumer id, message)
+    /// Ids of consumers neither cancelled nor dropped.
+    consumers: HashSet<u64>,
     notify: Arc<Notify>,
 }
 
@@ -107,6 +109,7 @@ impl WorkQueue for MemoryQueue {
                         spec: spec.clone(),
                         ready: VecDeque::new(),
                         unacked: HashMap::new(),
+                        consumers: HashSet::new(),
                         notify: Arc::new(Notify::new()),
                     },
                 );
@@ -127,15 +130,31 @@ impl WorkQueue for MemoryQueue {
         Ok(())
     }
 
+    async fn publish_batch(&self, queue: &str, payloads: Vec<Vec<u8>>) -> Result<(), QueueError> {
+        // One lock for the whole batch: it lands contiguously and in order, like a pipelined
+        // confirm window on a single channel.
+        let mut st = self.state.lock().expect("queue state lock");
+        let q = st.queue(queue)?;
+        q.ready.extend(payloads.into_iter().map(|payload| Message {
+            payload,
+            delivery_count: 0,
+            death_reason: None,
+        }));
+        q.notify.notify_waiters();
+        Ok(())
+    }
+
     async fn consume(&self, queue: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError> {
         let mut st = self.state.lock().expect("queue state lock");
-        st.queue(queue)?;
         st.next_consumer += 1;
+        let id = st.next_consumer;
+        st.queue(queue)?.consumers.insert(id);
         Ok(Box::new(MemoryConsumer {
             state: self.state.clone(),
             queue: queue.to_string(),
-            id: st.next_consumer,
+            id,
             prefetch: prefetch.max(1) as usize,
+            cancelled: false,
         }))
     }
 
@@ -145,7 +164,12 @@ impl WorkQueue for MemoryQueue {
         Ok(QueueDepth {
             ready: q.ready.len() as u64,
             unacked: q.unacked.len() as u64,
+            consumers: q.consumers.len() as u64,
         })
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        Ok(())
     }
 }
 
@@ -154,12 +178,17 @@ struct MemoryConsumer {
     queue: String,
     id: u64,
     prefetch: usize,
+    /// Set by `cancel`. Nothing is pushed ahead of `next` here, so there is nothing to drain.
+    cancelled: bool,
 }
 
 #[async_trait]
 impl Consumer for MemoryConsumer {
     async fn next(&mut self) -> Result<Delivery, QueueError> {
         loop {
+            if self.cancelled {
+                return Err(QueueError::Cancelled);
+            }
             let notify = {
                 let st = self.state.lock().expect("queue state lock");
                 st.queues
@@ -198,6 +227,16 @@ impl Consumer for MemoryConsumer {
             notified.await;
         }
     }
+
+    async fn cancel(&mut self) -> Result<(), QueueError> {
+        self.cancelled = true;
+        // Deliveries already handed out stay unacked and settle normally.
+        let mut st = self.state.lock().expect("queue state lock");
+        if let Some(q) = st.queues.get_mut(&self.queue) {
+            q.consumers.remove(&self.id);
+        }
+        Ok(())
+    }
 }
 
 impl Drop for MemoryConsumer {
@@ -209,6 +248,7 @@ impl Drop for MemoryConsumer {
         let Some(q) = st.queues.get_mut(&self.queue) else {
             return;
         };
+        q.consumers.remove(&self.id);
         let mut mine: Vec<(u64, Message)> = q
             .unacked
             .iter()

@@ -5,6 +5,9 @@
 //! without it we fall back to the default cache location so `cargo test` works after one
 //! run of the test command.
 
+pub mod postgres;
+pub mod rabbit;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -86,10 +89,25 @@ pub fn scratch() -> tempfile::TempDir {
 /// A minimal blocking HTTP/1.1 client for tests of our own servers on loopback:
 /// returns (status code, body).
 pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    http_with(addr, method, path, &[], body)
+}
+
+/// `http` with extra request headers (`("Authorization", "Bearer t")`).
+pub fn http_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the test server");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).expect("write request");

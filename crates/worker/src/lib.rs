@@ -1,17 +1,24 @@
-//! Worker service: stateless. Pulls one chunk at a time, fetches its frames, renders them on
-//! its own rayon pool (never on the async runtime), writes outputs under deterministic names,
-//! publishes a result event, and only then acks. Killing it at any moment loses nothing: an
-//! unacked chunk is redelivered, and outputs are written atomically.
+//! Worker service: stateless. Holds at most `slots` chunks (the broker's prefetch), announces
+//! each (`started`), fetches its frames, renders them on its own rayon pool (never on the async
+//! runtime; a panicking render fails its frame, not the process), writes outputs under
+//! deterministic names, publishes the result with each output's size and xxh64, and only then
+//! acks. Killing it at any moment loses nothing: an unacked chunk is redelivered, outputs are
+//! written atomically, and a redelivered chunk resumes from its record of finished frames.
 //!
 //! Errors are typed: a *permanent* failure (bad input) is reported as a failed chunk with its
-//! reason; a *retryable* one (storage outage) requeues the chunk after a backoff, and the queue
-//! dead-letters it past the delivery limit.
+//! reason; a *retryable* one (storage outage) requeues the chunk after a backoff, until the last
+//! delivery the queue allows, which reports the chunk failed with the outage's reason.
+//! On shutdown the worker cancels its consumer, finishes what it holds and returns.
 
 pub mod metrics;
 pub mod render;
+mod resume;
+pub mod service;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use platefarm_core::{
-    plate_key, ChunkMessage, ChunkOutcome, ClipPattern, ResultEvent, WIRE_VERSION,
+    plate_key, proxy_key, ChunkMessage, ChunkOutcome, ClipPattern, OutputFile, ResultEvent,
+    WIRE_VERSION,
 };
 use platefarm_queue::{Delivery, FarmQueues, QueueError, WorkQueue};
 use platefarm_store::{ObjectStore, StoreError};
@@ -19,17 +26,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use metrics::WorkerMetrics;
-pub use render::{FrameJob, ImagingRenderer, RenderFailure, Renderer};
+pub use render::{
+    ChunkContext, FrameJob, ImagingRenderer, ProxyBytes, RenderFailure, RenderedFrame, Renderer,
+};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub worker_id: String,
     pub queues: FarmQueues,
+    /// Chunks held at once (the consumer's prefetch); frames of all of them share the pool.
+    pub slots: usize,
     /// Largest input frame or sidecar accepted, in bytes.
     pub max_input_bytes: u64,
     /// First retry delay; doubles per delivery up to `max_backoff`.
     pub backoff: Duration,
     pub max_backoff: Duration,
+    /// After shutdown, how long to finish held chunks before handing them back.
+    pub drain_timeout: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -37,9 +50,11 @@ impl Default for WorkerConfig {
         WorkerConfig {
             worker_id: format!("worker-{}", std::process::id()),
             queues: FarmQueues::default(),
+            slots: 1,
             max_input_bytes: 2 << 30,
             backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -60,6 +75,14 @@ pub struct WorkerStats {
     pub frames_rendered: u64,
 }
 
+impl WorkerStats {
+    fn add(&mut self, o: WorkerStats) {
+        self.chunks_done += o.chunks_done;
+        self.chunks_failed += o.chunks_failed;
+        self.frames_rendered += o.frames_rendered;
+    }
+}
+
 pub struct Worker {
     config: WorkerConfig,
     queue: Arc<dyn WorkQueue>,
@@ -75,6 +98,28 @@ fn store_failure(e: StoreError) -> ChunkError {
     } else {
         ChunkError::Permanent(e.to_string())
     }
+}
+
+/// Runs `f` on `pool` and awaits it; a panic becomes a `RenderFailure`.
+async fn on_pool<T: Send + 'static>(
+    pool: &rayon::ThreadPool,
+    f: impl FnOnce() -> Result<T, RenderFailure> + Send + 'static,
+) -> Result<T, RenderFailure> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    pool.spawn(move || {
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(RenderFailure(format!("render panicked: {what}")))
+            });
+        let _ = tx.send(result);
+    });
+    rx.await
+        .unwrap_or_else(|_| Err(RenderFailure("render pool dropped the job".into())))
 }
 
 impl Worker {
@@ -98,69 +143,177 @@ impl Worker {
         }
     }
 
-    /// Pulls and renders chunks until `shutdown` resolves. The chunk in hand when shutdown
-    /// arrives is finished first (graceful), unless the task is aborted (crash semantics).
+    fn backoff(&self, attempt: u32) -> Duration {
+        (self.config.backoff * 2u32.saturating_pow(attempt.min(16))).min(self.config.max_backoff)
+    }
+
+    /// Pulls and renders chunks until `shutdown` resolves; then cancels the consumer, finishes
+    /// the chunks in hand (up to `drain_timeout`) and returns. Aborting the task instead is
+    /// crash semantics: held chunks go back to the queue.
     pub async fn run(
         &self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<WorkerStats, QueueError> {
-        self.config.queues.declare(self.queue.as_ref()).await?;
-        let mut consumer = self.queue.consume(&self.config.queues.chunks, 1).await?;
+        let slots = self.config.slots.max(1);
+        let mut attempt = 0;
+        let mut consumer = loop {
+            let started = async {
+                self.config.queues.declare(self.queue.as_ref()).await?;
+                self.queue
+                    .consume(
+                        &self.config.queues.chunks,
+                        slots.min(u16::MAX as usize) as u16,
+                    )
+                    .await
+            };
+            match started.await {
+                Ok(c) => break c,
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, "broker unavailable, retrying");
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.metrics.slots.set(slots as i64);
+        tracing::info!(worker = %self.config.worker_id, slots, "worker taking chunks");
         let mut stats = WorkerStats::default();
+        let mut held = FuturesUnordered::new();
+        let mut draining = false;
+        let mut drained = false; // the consumer has nothing more to give
+        let mut deadline = None;
         tokio::pin!(shutdown);
         loop {
-            let delivery = tokio::select! {
-                _ = &mut shutdown => return Ok(stats),
-                d = consumer.next() => d?,
+            if draining && drained && held.is_empty() {
+                break;
+            }
+            let drain_expired = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
             };
-            self.handle(delivery, &mut stats).await?;
+            tokio::select! {
+                _ = &mut shutdown, if !draining => {
+                    draining = true;
+                    deadline = Some(tokio::time::Instant::now() + self.config.drain_timeout);
+                    tracing::info!(worker = %self.config.worker_id, held = held.len(), "stopping: no new chunks, finishing those in hand");
+                    if let Err(e) = consumer.cancel().await {
+                        tracing::warn!(error = %e, "consumer cancel failed");
+                        drained = true;
+                    }
+                }
+                d = consumer.next(), if !drained && held.len() < slots => match d {
+                    Ok(d) => held.push(self.handle(d)),
+                    Err(QueueError::Cancelled) => drained = true,
+                    Err(e) if draining => {
+                        tracing::warn!(error = %e, "consumer closed while draining");
+                        drained = true;
+                    }
+                    Err(e) => {
+                        // Lost the broker: held chunks go back when it notices; consume again.
+                        tracing::warn!(error = %e, "consumer lost, consuming again");
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        attempt += 1;
+                        if let Ok(c) = self
+                            .queue
+                            .consume(&self.config.queues.chunks, slots.min(u16::MAX as usize) as u16)
+                            .await
+                        {
+                            consumer = c;
+                            attempt = 0;
+                        }
+                    }
+                },
+                Some(s) = held.next() => stats.add(s),
+                _ = drain_expired => {
+                    tracing::warn!(worker = %self.config.worker_id, held = held.len(), "drain timeout: handing held chunks back");
+                    break;
+                }
+            }
+        }
+        tracing::info!(worker = %self.config.worker_id, done = stats.chunks_done, failed = stats.chunks_failed, "worker stopped");
+        Ok(stats)
+    }
+
+    async fn publish_event(&self, event: &ResultEvent) -> Result<(), QueueError> {
+        self.queue
+            .publish(&self.config.queues.events, event.encode())
+            .await
+    }
+
+    async fn settle(&self, what: &str, chunk_id: &str, r: Result<(), QueueError>) {
+        if let Err(e) = r {
+            // The broker redelivers an unsettled chunk; its duplicate result is ignored.
+            self.metrics.settle_errors.inc();
+            tracing::warn!(chunk_id, error = %e, "{what} failed; the chunk will be redelivered");
         }
     }
 
-    async fn handle(&self, d: Delivery, stats: &mut WorkerStats) -> Result<(), QueueError> {
+    async fn handle(&self, d: Delivery) -> WorkerStats {
+        let mut stats = WorkerStats::default();
         let msg = match ChunkMessage::decode(&d.payload) {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(worker = %self.config.worker_id, error = %e, "undecodable chunk dead-lettered");
                 self.metrics.chunks.with_label_values(&["rejected"]).inc();
-                return d.reject(&e.to_string()).await;
+                let r = d.reject(&format!("undecodable chunk message: {e}")).await;
+                self.settle("reject", "?", r).await;
+                return stats;
             }
         };
-        self.metrics.busy.inc();
-        let started = Instant::now();
-        let result = self.render_chunk(&msg, d.delivery_count, stats).await;
-        self.metrics.busy.dec();
-        let outcome = match result {
-            Ok(outputs) => ChunkOutcome::Done { outputs },
-            Err(ChunkError::Permanent(reason)) => ChunkOutcome::Failed { reason },
-            Err(ChunkError::Retryable(reason)) => {
-                let exp = d.delivery_count.saturating_sub(1).min(16);
-                let delay = (self.config.backoff * 2u32.pow(exp)).min(self.config.max_backoff);
-                tracing::warn!(chunk_id = %msg.chunk_id, delivery = d.delivery_count, ?delay, reason, "retryable failure, requeueing");
-                self.metrics.chunks.with_label_values(&["requeued"]).inc();
-                tokio::time::sleep(delay).await;
-                return d.requeue().await;
-            }
-        };
-        let failed = matches!(outcome, ChunkOutcome::Failed { .. });
-        let event = ResultEvent {
+        let event = |outcome: ChunkOutcome, render_seconds: f64| ResultEvent {
             version: WIRE_VERSION,
             turnover_id: msg.turnover_id.clone(),
             chunk_id: msg.chunk_id.clone(),
+            generation: msg.generation,
             worker_id: self.config.worker_id.clone(),
             delivery_count: d.delivery_count,
             outcome,
-            render_seconds: started.elapsed().as_secs_f64(),
+            render_seconds,
         };
+        if let Err(e) = self.publish_event(&event(ChunkOutcome::Started, 0.0)).await {
+            tracing::warn!(chunk_id = %msg.chunk_id, error = %e, "could not announce the chunk; rendering anyway");
+        }
+        self.metrics.busy.inc();
+        let started = Instant::now();
+        let result = self.render_chunk(&msg, &mut stats).await;
+        self.metrics.busy.dec();
+        let last_attempt = d.delivery_count >= self.config.queues.delivery_limit;
+        let outcome = match result {
+            Ok(outputs) => ChunkOutcome::Done { outputs },
+            Err(ChunkError::Permanent(reason)) => ChunkOutcome::Failed { reason },
+            Err(ChunkError::Retryable(reason)) if last_attempt => ChunkOutcome::Failed {
+                reason: format!(
+                    "gave up after {} deliveries; last error: {reason}",
+                    d.delivery_count
+                ),
+            },
+            Err(ChunkError::Retryable(reason)) => {
+                let delay = self.backoff(d.delivery_count.saturating_sub(1));
+                tracing::warn!(chunk_id = %msg.chunk_id, delivery = d.delivery_count, ?delay, reason, "retryable failure, requeueing");
+                self.metrics.chunks.with_label_values(&["requeued"]).inc();
+                tokio::time::sleep(delay).await;
+                let r = d.requeue().await;
+                self.settle("requeue", &msg.chunk_id, r).await;
+                return stats;
+            }
+        };
+        let failed = matches!(outcome, ChunkOutcome::Failed { .. });
+        if let ChunkOutcome::Failed { reason } = &outcome {
+            tracing::warn!(chunk_id = %msg.chunk_id, reason, "chunk failed");
+        }
         // Report first, ack second: a crash between the two redelivers the chunk, and the
         // dispatcher ignores the duplicate result.
         if let Err(e) = self
-            .queue
-            .publish(&self.config.queues.events, event.encode())
+            .publish_event(&event(outcome, started.elapsed().as_secs_f64()))
             .await
         {
             tracing::warn!(chunk_id = %msg.chunk_id, error = %e, "could not publish the result, requeueing the chunk");
-            return d.requeue().await;
+            let r = d.requeue().await;
+            self.settle("requeue", &msg.chunk_id, r).await;
+            return stats;
         }
         if failed {
             stats.chunks_failed += 1;
@@ -169,7 +322,9 @@ impl Worker {
             stats.chunks_done += 1;
             self.metrics.chunks.with_label_values(&["done"]).inc();
         }
-        d.ack().await
+        let r = d.ack().await;
+        self.settle("ack", &msg.chunk_id, r).await;
+        stats
     }
 
     async fn read_sidecar(
@@ -188,9 +343,8 @@ impl Worker {
     async fn render_chunk(
         &self,
         msg: &ChunkMessage,
-        delivery_count: u32,
         stats: &mut WorkerStats,
-    ) -> Result<Vec<String>, ChunkError> {
+    ) -> Result<Vec<OutputFile>, ChunkError> {
         let pattern = ClipPattern::parse(&msg.input_pattern).map_err(|e| {
             ChunkError::Permanent(format!("input pattern {:?}: {e}", msg.input_pattern))
         })?;
@@ -200,22 +354,30 @@ impl Worker {
             .renderer
             .prepare(msg, fdl.as_deref(), amf.as_deref())
             .map_err(|f| ChunkError::Permanent(f.to_string()))?;
-        let mut outputs = Vec::with_capacity(msg.frames.n_frames() as usize);
+        let mut record = resume::ChunkRecord::load(self.store.as_ref(), msg)
+            .await
+            .map_err(store_failure)?;
+        let mut outputs = Vec::new();
         for frame in msg.frames.frames() {
             let out_key = plate_key(&msg.output_location, &msg.shot, frame);
-            // A redelivered chunk resumes: outputs are written atomically, so one that exists
-            // was completely written by the earlier attempt of this very chunk.
-            if delivery_count > 1
-                && self
-                    .store
-                    .head(&out_key)
-                    .await
-                    .map_err(store_failure)?
-                    .is_some()
-            {
-                self.metrics.frames_resumed.inc();
-                outputs.push(out_key);
-                continue;
+            let proxy_key = msg
+                .proxy
+                .as_ref()
+                .map(|p| proxy_key(&msg.output_location, &msg.shot, frame, p.format));
+            // A redelivered chunk resumes: a frame this turnover's chunk already wrote (its
+            // record says so and the object has the recorded size) is not rendered again. The
+            // proxy is written before its plate, so a finished plate has its proxy.
+            if let Some(done) = record.finished(self.store.as_ref(), &out_key).await {
+                let proxy_done = match &proxy_key {
+                    Some(k) => record.finished(self.store.as_ref(), k).await.map(Some),
+                    None => Some(None),
+                };
+                if let Some(proxy_done) = proxy_done {
+                    self.metrics.frames_resumed.inc();
+                    outputs.push(done);
+                    outputs.extend(proxy_done);
+                    continue;
+                }
             }
             let started = Instant::now();
             let in_key = pattern.frame_path(frame);
@@ -229,16 +391,44 @@ impl Worker {
                 frame,
                 context: context.clone(),
             };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            self.pool.spawn(move || {
-                let _ = tx.send(renderer.render(&input, &job));
-            });
-            let bytes = rx
-                .await
-                .map_err(|_| ChunkError::Retryable("render pool dropped the job".into()))?
-                .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
+            let (rendered, plate_hash, proxy_hash) = on_pool(&self.pool, move || {
+                let rendered = renderer.render(&input, &job)?;
+                let hash = |b: &[u8]| platefarm_mhl::hash_data(platefarm_mhl::HashFormat::Xxh64, b);
+                let plate_hash = hash(&rendered.plate);
+                let proxy_hash = rendered.proxy.as_ref().map(|p| hash(&p.bytes));
+                Ok((rendered, plate_hash, proxy_hash))
+            })
+            .await
+            .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
+            let mut proxy_file = None;
+            if let (Some(key), Some(proxy), Some(xxh64)) = (&proxy_key, rendered.proxy, proxy_hash)
+            {
+                let file = OutputFile {
+                    key: key.clone(),
+                    size: proxy.bytes.len() as u64,
+                    xxh64,
+                };
+                self.store
+                    .put(key, proxy.bytes)
+                    .await
+                    .map_err(store_failure)?;
+                record
+                    .add(self.store.as_ref(), file.clone())
+                    .await
+                    .map_err(store_failure)?;
+                proxy_file = Some(file);
+            }
+            let file = OutputFile {
+                key: out_key.clone(),
+                size: rendered.plate.len() as u64,
+                xxh64: plate_hash,
+            };
             self.store
-                .put(&out_key, bytes)
+                .put(&out_key, rendered.plate)
+                .await
+                .map_err(store_failure)?;
+            record
+                .add(self.store.as_ref(), file.clone())
                 .await
                 .map_err(store_failure)?;
             self.metrics.frames_rendered.inc();
@@ -246,7 +436,8 @@ impl Worker {
                 .frame_seconds
                 .observe(started.elapsed().as_secs_f64());
             stats.frames_rendered += 1;
-            outputs.push(out_key);
+            outputs.push(file);
+            outputs.extend(proxy_file);
         }
         Ok(outputs)
     }

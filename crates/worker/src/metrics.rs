@@ -10,6 +10,9 @@ pub struct WorkerMetrics {
     pub chunks: IntCounterVec,
     pub frame_seconds: Histogram,
     pub busy: IntGauge,
+    pub slots: IntGauge,
+    /// Acks, requeues and rejects the broker did not take (the chunk is redelivered).
+    pub settle_errors: IntCounter,
 }
 
 impl WorkerMetrics {
@@ -44,8 +47,17 @@ impl WorkerMetrics {
         .expect("metric");
         let busy = IntGauge::new("platefarm_worker_busy_slots", "Chunks being rendered now")
             .expect("metric");
+        let slots = IntGauge::new("platefarm_worker_slots", "Chunks this worker holds at most")
+            .expect("metric");
+        let settle_errors = IntCounter::new(
+            "platefarm_worker_settle_errors_total",
+            "Acks, requeues and rejects the broker did not take (the chunk is redelivered)",
+        )
+        .expect("metric");
         for m in [
-            Box::new(frames_rendered.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(slots.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(settle_errors.clone()),
+            Box::new(frames_rendered.clone()),
             Box::new(frames_resumed.clone()),
             Box::new(chunks.clone()),
             Box::new(frame_seconds.clone()),
@@ -61,6 +73,8 @@ impl WorkerMetrics {
             chunks,
             frame_seconds,
             busy,
+            slots,
+            settle_errors,
         }
     }
 }

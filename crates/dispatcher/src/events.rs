@@ -1,0 +1,197 @@
+//! Event loops: worker results and dead-lettered chunks, applied to the catalog in batches — one transaction per batch, then
+//! every delivery of the batch is acked. A catalog outage holds the batch unacknowledged and
+//! retries with backoff: nothing is requeued into a delivery limit, nothing is lost. Only an
+//! undecodable event goes to the events' dead-letter queue (with its reason, for ops to read).
+
+use crate::{Dispatcher, Progress};
+use platefarm_catalog::{ChunkChange, ChunkUpdate};
+use platefarm_core::{ChunkMessage, ChunkOutcome, ChunkState, ResultEvent};
+use platefarm_queue::{Consumer, Delivery, QueueError};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+impl Dispatcher {
+    /// Consumes `queue` until shutdown. `dead_chunks`: its messages are chunk messages the
+    /// broker (or a worker) dead-lettered, recorded failed with their reason.
+    pub(crate) async fn event_loop(
+        &self,
+        queue: &str,
+        dead_chunks: bool,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        let prefetch = (self.config.event_batch * 2).clamp(1, u16::MAX as usize) as u16;
+        let mut failures = 0u32;
+        'connect: loop {
+            let mut consumer = tokio::select! {
+                _ = &mut shutdown => return,
+                c = self.queue.consume(queue, prefetch) => match c {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(queue, error = %e, "cannot consume, retrying");
+                        tokio::time::sleep(self.backoff(failures)).await;
+                        continue 'connect;
+                    }
+                },
+            };
+            failures = 0;
+            loop {
+                let first = tokio::select! {
+                    _ = &mut shutdown => {
+                        let _ = consumer.cancel().await;
+                        return;
+                    }
+                    d = consumer.next() => d,
+                };
+                let first = match first {
+                    Ok(d) => d,
+                    Err(QueueError::Cancelled) => return,
+                    Err(e) => {
+                        tracing::warn!(queue, error = %e, "event consumer lost, reconnecting");
+                        tokio::time::sleep(self.backoff(0)).await;
+                        continue 'connect;
+                    }
+                };
+                let batch = self.collect_batch(first, consumer.as_mut()).await;
+                self.handle_batch(batch, dead_chunks).await;
+            }
+        }
+    }
+
+    /// The first delivery plus whatever else is already there, up to `event_batch`.
+    async fn collect_batch(&self, first: Delivery, consumer: &mut dyn Consumer) -> Vec<Delivery> {
+        let mut batch = vec![first];
+        while batch.len() < self.config.event_batch {
+            match tokio::time::timeout(Duration::from_millis(2), consumer.next()).await {
+                Ok(Ok(d)) => batch.push(d),
+                _ => break,
+            }
+        }
+        batch
+    }
+
+    async fn handle_batch(&self, batch: Vec<Delivery>, dead_chunks: bool) {
+        let now = (self.clock)();
+        let mut updates = Vec::with_capacity(batch.len());
+        let mut keep = Vec::with_capacity(batch.len());
+        for d in batch {
+            match self.to_update(&d, dead_chunks, now) {
+                Ok(u) => {
+                    updates.push(u);
+                    keep.push(d);
+                }
+                Err(reason) => {
+                    self.metrics.events_rejected.inc();
+                    tracing::error!(reason, "event dead-lettered");
+                    if let Err(e) = d.reject(&reason).await {
+                        tracing::warn!(error = %e, "could not dead-letter an event; the broker redelivers it");
+                    }
+                }
+            }
+        }
+        if updates.is_empty() {
+            return;
+        }
+        let mut attempt = 0;
+        let applied = loop {
+            match self.catalog.apply(&updates).await {
+                Ok(a) => break a,
+                Err(e) => {
+                    // Hold the deliveries: the catalog records them when it is back.
+                    self.metrics.catalog_errors.inc();
+                    tracing::warn!(error = %e, events = updates.len(), "catalog unavailable, holding events");
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        };
+        for d in keep {
+            if let Err(e) = d.ack().await {
+                // The broker redelivers it; the catalog ignores the duplicate.
+                self.metrics.ack_errors.inc();
+                tracing::warn!(error = %e, "event ack failed");
+            }
+        }
+        let mut touched = BTreeSet::new();
+        let mut freed = false;
+        for (u, a) in updates.iter().zip(&applied) {
+            if !a.changed {
+                self.metrics.duplicate_events.inc();
+                continue;
+            }
+            let (Some(turnover_id), Some(shot)) = (&a.turnover_id, &a.shot) else {
+                continue;
+            };
+            if a.state.is_terminal() {
+                freed = true;
+                self.metrics
+                    .chunks_finished
+                    .with_label_values(&[a.state.as_str()])
+                    .inc();
+                if a.state == ChunkState::Done {
+                    self.metrics.frames_done.inc_by(a.n_frames);
+                }
+                touched.insert(turnover_id.clone());
+            }
+            self.emit(Progress::Chunk {
+                turnover_id: turnover_id.clone(),
+                shot: shot.clone(),
+                chunk_id: u.chunk_id.clone(),
+                state: a.state,
+                n_frames: a.n_frames,
+                detail: match &u.change {
+                    ChunkChange::Failed { reason } => Some(reason.clone()),
+                    _ => None,
+                },
+            });
+        }
+        for t in touched {
+            let _ = self.settle_tx.send(t);
+        }
+        if freed {
+            self.feed_wake.notify_one();
+        }
+    }
+
+    fn to_update(
+        &self,
+        d: &Delivery,
+        dead_chunk: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ChunkUpdate, String> {
+        if dead_chunk {
+            self.metrics.dead_letters.inc();
+            let msg = ChunkMessage::decode(&d.payload)
+                .map_err(|e| format!("dead-lettered chunk cannot be attributed: {e}"))?;
+            let reason = d
+                .death_reason
+                .clone()
+                .unwrap_or_else(|| "dead-lettered by the queue".into());
+            tracing::warn!(chunk_id = %msg.chunk_id, reason, "chunk dead-lettered");
+            return Ok(ChunkUpdate {
+                chunk_id: msg.chunk_id,
+                generation: msg.generation,
+                worker_id: "queue".into(),
+                attempts: 0,
+                at: now,
+                change: ChunkChange::Failed {
+                    reason: format!("dead-lettered: {reason}"),
+                },
+            });
+        }
+        let e = ResultEvent::decode(&d.payload).map_err(|e| e.to_string())?;
+        Ok(ChunkUpdate {
+            chunk_id: e.chunk_id,
+            generation: e.generation,
+            worker_id: e.worker_id,
+            attempts: e.delivery_count,
+            at: now,
+            change: match e.outcome {
+                ChunkOutcome::Started => ChunkChange::Started,
+                ChunkOutcome::Done { outputs } => ChunkChange::Done { outputs },
+                ChunkOutcome::Failed { reason } => ChunkChange::Failed { reason },
+            },
+        })
+    }
+}

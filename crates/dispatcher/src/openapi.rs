@@ -1,0 +1,138 @@
+//! The OpenAPI 3.0 document of the HTTP API, served at `/v1/openapi.json` and kept in
+//! `docs/openapi.json` (a test checks they are the same). The turnover request schema is
+//! `docs/turnover.schema.json`'s; here it is referenced as an object so tools can fuzz it.
+
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "Turnover id"})
+}
+
+pub fn document() -> Value {
+    let auth = json!([{"bearer": []}]);
+    let common = |ok: Value| {
+        let mut r = json!({
+            "401": error_response("Missing or wrong API token"),
+            "404": error_response("No such turnover"),
+            "503": error_response("The catalog is unavailable; try again"),
+        });
+        r["200"] = ok;
+        r
+    };
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "platefarm API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Submit turnovers to the platefarm render farm and follow them. See docs/api.md.",
+            "license": {"name": "Apache-2.0"}
+        },
+        "servers": [{"url": "/"}],
+        "security": auth,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "string"},
+                    "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
+                "Problem": {"type": "object", "required": ["path", "reason"], "properties": {
+                    "path": {"type": "string", "description": "JSON path of the field, e.g. $.shots[0].frame_range.end"},
+                    "reason": {"type": "string"}}},
+                "Turnover": {"type": "object", "description": "A turnover request; docs/turnover.schema.json has every field",
+                    "required": ["production", "shots"],
+                    "properties": {
+                        "turnover_id": {"type": "string"},
+                        "production": {"type": "string"},
+                        "priority": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "deadline": {"type": "string", "format": "date-time"},
+                        "shots": {"type": "array", "items": {"type": "object"}}}},
+                "Receipt": {"type": "object", "required": ["turnover_id", "n_shots", "n_chunks", "n_frames", "existing"],
+                    "properties": {
+                        "turnover_id": {"type": "string"}, "n_shots": {"type": "integer"},
+                        "n_chunks": {"type": "integer"}, "n_frames": {"type": "integer"},
+                        "existing": {"type": "boolean"}}},
+                "ChunkCounts": {"type": "object", "properties": {
+                    "planned": {"type": "integer"}, "published": {"type": "integer"}, "running": {"type": "integer"},
+                    "done": {"type": "integer"}, "failed": {"type": "integer"}, "cancelled": {"type": "integer"}}},
+                "TurnoverState": {"type": "string", "enum": ["running", "completed", "completed_with_failures", "failed", "cancelled"]},
+                "Summary": {"type": "object", "required": ["turnover_id", "production", "state", "chunks"], "properties": {
+                    "turnover_id": {"type": "string"}, "production": {"type": "string"},
+                    "priority": {"type": "integer"}, "deadline": {"type": "string", "nullable": true},
+                    "state": {"$ref": "#/components/schemas/TurnoverState"},
+                    "submitted_at": {"type": "string"}, "finished_at": {"type": "string", "nullable": true},
+                    "chunks": {"$ref": "#/components/schemas/ChunkCounts"},
+                    "frames_done": {"type": "integer"}, "frames_total": {"type": "integer"}}},
+                "Detail": {"allOf": [{"$ref": "#/components/schemas/Summary"}, {"type": "object", "properties": {
+                    "shots": {"type": "array", "items": {"type": "object"}},
+                    "failures": {"type": "array", "items": {"type": "object", "properties": {
+                        "chunk_id": {"type": "string"}, "shot": {"type": "string"}, "reason": {"type": "string", "nullable": true}}}},
+                    "outputs": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}]}
+            }
+        },
+        "paths": {
+            "/v1/turnovers": {
+                "post": {
+                    "summary": "Submit a turnover",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Turnover"}}}},
+                    "responses": {
+                        "202": {"description": "Accepted", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                        "200": {"description": "The same request was submitted before", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                        "400": error_response("Malformed JSON"),
+                        "401": error_response("Missing or wrong API token"),
+                        "409": error_response("The turnover_id exists with a different request"),
+                        "413": error_response("Body above the limit"),
+                        "422": error_response("Every field error, with its JSON path"),
+                        "503": error_response("The catalog is unavailable; try again")
+                    }
+                },
+                "get": {
+                    "summary": "List turnovers, most recent first",
+                    "parameters": [
+                        {"name": "production", "in": "query", "schema": {"type": "string"}},
+                        {"name": "state", "in": "query", "schema": {"$ref": "#/components/schemas/TurnoverState"}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Turnovers", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}}}}},
+                        "400": error_response("A bad query parameter"),
+                        "401": error_response("Missing or wrong API token"),
+                        "503": error_response("The catalog is unavailable; try again")
+                    }
+                }
+            },
+            "/v1/turnovers/{id}": {"get": {
+                "summary": "State, per-shot progress, failures with reasons, output keys",
+                "parameters": [id_param()],
+                "responses": common(json!({"description": "The turnover", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Detail"}}}}))
+            }},
+            "/v1/turnovers/{id}/chunks": {"get": {
+                "summary": "Every chunk with its state, attempts, worker and reason",
+                "parameters": [id_param()],
+                "responses": common(json!({"description": "Chunks", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}))
+            }},
+            "/v1/turnovers/{id}/cancel": {"post": {
+                "summary": "Cancel every chunk not final yet",
+                "parameters": [id_param()],
+                "responses": common(json!({"description": "Cancelled", "content": {"application/json": {"schema": {"type": "object"}}}}))
+            }},
+            "/v1/turnovers/{id}/retry-failed": {"post": {
+                "summary": "Plan every failed chunk again",
+                "parameters": [id_param()],
+                "responses": common(json!({"description": "Retried", "content": {"application/json": {"schema": {"type": "object"}}}}))
+            }},
+            "/v1/turnovers/{id}/events": {"get": {
+                "summary": "Server-sent events: a snapshot, then progress until the turnover is final",
+                "parameters": [id_param()],
+                "responses": common(json!({"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}))
+            }},
+            "/v1/openapi.json": {"get": {
+                "summary": "This document", "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }}
+        }
+    })
+}

@@ -1,0 +1,463 @@
+//! One plate from any input the crate decodes: camera raw (DNG/CinemaDNG) through the DNG
+//! matrices, DPX / OpenEXR / TIFF through an input colour space, to ACES2065-1 (no look — the
+//! look travels in the delivery AMF), FDL framing, OpenEXR; optionally a review proxy with the
+//! look (ASC CDL in ACEScct) and an output transform. Shared by the worker and `convert`.
+//!
+//! Everything costly to set up (decode tables, output-transform tables) lives in a
+//! [`PlateSpec`] built once per chunk; [`render_plate`] is a pure function of the bytes and
+//! the spec, runs its parallel loops on the caller's rayon pool and gives the same bytes for
+//! any thread count.
+
+use crate::{
+    decode_dng, decode_exr, decode_tiff, develop_to_aces, dpx, encode_exr, encode_jpeg,
+    encode_png_tagged, preview_rgb8_with, reframe, tiff_ifd, DecodeLimits, DevelopOptions,
+    ExrOptions, FrameHeader, Framing, ImagingError, RgbImage,
+};
+use platefarm_color::{CdlLook, ColorSpace, Display, OutputTransform, Pipeline};
+use rayon::prelude::*;
+
+/// The DNGVersion tag: present in every DNG's first IFD, absent from a plain TIFF.
+const DNG_VERSION_TAG: u16 = 50706;
+
+/// An input file format the crate decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// DNG / CinemaDNG camera raw.
+    Dng,
+    Dpx,
+    Exr,
+    Tiff,
+}
+
+impl InputFormat {
+    /// The format a file extension names (case-insensitive), if any.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext.to_ascii_lowercase().as_str() {
+            "dng" => Some(InputFormat::Dng),
+            "dpx" => Some(InputFormat::Dpx),
+            "exr" => Some(InputFormat::Exr),
+            "tif" | "tiff" => Some(InputFormat::Tiff),
+            _ => None,
+        }
+    }
+
+    /// The format of a path's extension (`…/A001.0086400.dpx` → DPX).
+    pub fn from_path(path: &str) -> Option<Self> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        name.rsplit_once('.')
+            .and_then(|(_, ext)| Self::from_extension(ext))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::Dng => "DNG",
+            InputFormat::Dpx => "DPX",
+            InputFormat::Exr => "OpenEXR",
+            InputFormat::Tiff => "TIFF",
+        }
+    }
+
+    /// Camera raw is developed through its own matrices and needs no input colour space.
+    pub fn is_camera_raw(self) -> bool {
+        self == InputFormat::Dng
+    }
+
+    /// The format of `bytes`, from their magic number; TIFF and DNG share one, and the
+    /// DNGVersion tag tells them apart. `hint` (the file extension) only names the format in
+    /// messages, or decides when a TIFF-magic file's first IFD cannot be read.
+    pub fn sniff(bytes: &[u8], hint: Option<InputFormat>) -> Result<Self, ImagingError> {
+        match bytes.get(..4) {
+            Some(b"SDPX" | b"XPDS") => Ok(InputFormat::Dpx),
+            Some([0x76, 0x2f, 0x31, 0x01]) => Ok(InputFormat::Exr),
+            Some(b"II*\0" | b"MM\0*") => {
+                // The DNGVersion tag decides; a first IFD too broken to read leaves it to the
+                // file name, and the decoder then reports what is broken.
+                let first_ifd = tiff_ifd::Tiff::parse(bytes)
+                    .and_then(|(tiff, first)| tiff.read_ifd(first).map(|(ifd, _)| ifd));
+                match (first_ifd, hint) {
+                    (Ok(ifd), _) if ifd.get(DNG_VERSION_TAG).is_some() => Ok(InputFormat::Dng),
+                    (Ok(_), _) => Ok(InputFormat::Tiff),
+                    (Err(_), Some(h @ (InputFormat::Dng | InputFormat::Tiff))) => Ok(h),
+                    (Err(e), _) => Err(e),
+                }
+            }
+            Some(magic) => Err(ImagingError::Unsupported {
+                what: format!(
+                    "input format with magic {magic:02x?} (DNG, DPX, OpenEXR or TIFF{})",
+                    hint.map(|h| format!("; the file name says {}", h.name()))
+                        .unwrap_or_default()
+                ),
+            }),
+            None => Err(ImagingError::Format {
+                what: format!("input is {} bytes, too short for any image", bytes.len()),
+            }),
+        }
+    }
+}
+
+/// A non-raw input's colour space and its conversion to ACES2065-1, built once per chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputTransform {
+    pub space: &'static ColorSpace,
+    /// `None` when the input already is ACES2065-1.
+    to_aces: Option<Pipeline>,
+}
+
+impl InputTransform {
+    pub fn new(space: &'static ColorSpace) -> Self {
+        let aces = aces2065();
+        InputTransform {
+            space,
+            to_aces: (space.name != aces.name).then(|| Pipeline::new(space, aces)),
+        }
+    }
+
+    /// Converts interleaved RGB to ACES2065-1 in place, in parallel runs (per-pixel maths, so
+    /// the result does not depend on how the runs are split).
+    pub fn apply(&self, rgb: &mut [f32]) {
+        if let Some(p) = &self.to_aces {
+            rgb.par_chunks_mut(3 * 4096)
+                .for_each(|run| p.apply_rgb(run));
+        }
+    }
+}
+
+fn aces2065() -> &'static ColorSpace {
+    ColorSpace::from_name("ACES2065-1").expect("ACES2065-1 is a built-in colour space")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyFormat {
+    Jpeg,
+    Png,
+}
+
+impl ProxyFormat {
+    /// The file extension of the proxy (`jpg`, `png`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ProxyFormat::Jpeg => "jpg",
+            ProxyFormat::Png => "png",
+        }
+    }
+}
+
+/// An 8-bit review proxy of the framed plate: look, then output transform, then encode.
+#[derive(Debug, Clone)]
+pub struct ProxySpec {
+    pub format: ProxyFormat,
+    pub output: OutputTransform,
+    /// The AMF's looks, in order, applied to the proxy only.
+    pub looks: Vec<CdlLook>,
+    /// JPEG quality 1–100 (ignored for PNG).
+    pub quality: u8,
+    /// Box-downscaled by a whole factor to at most this width; `None` keeps full resolution.
+    pub max_width: Option<u32>,
+}
+
+/// Everything every frame of a shot shares, prepared once per chunk.
+#[derive(Debug, Clone, Default)]
+pub struct PlateSpec {
+    pub limits: DecodeLimits,
+    /// The format the file name says; the bytes' magic number decides.
+    pub format_hint: Option<InputFormat>,
+    pub develop: DevelopOptions,
+    /// Colour space of DPX / EXR / TIFF input; unused for camera raw. `None` refuses non-raw
+    /// input (its colours would be guessed).
+    pub input: Option<InputTransform>,
+    /// Reframing from the shot's FDL canvas template; `None` keeps the decoded image.
+    pub framing: Option<Framing>,
+    pub exr: ExrOptions,
+    /// Carried into every plate's header.
+    pub fdl_json: Option<String>,
+    pub amf_uuid: Option<String>,
+    pub proxy: Option<ProxySpec>,
+}
+
+/// An encoded review proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyImage {
+    pub format: ProxyFormat,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// One rendered frame: the plate and, if asked for, its proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateOutput {
+    pub format: InputFormat,
+    pub exr: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub proxy: Option<ProxyImage>,
+}
+
+/// A decoded frame in ACES2065-1 and what its file says about itself.
+struct Decoded {
+    img: RgbImage,
+    header: FrameHeader,
+}
+
+/// Frame rates as rationals, so 23.976 stays 24000/1001 in the EXR header.
+fn frame_rate(fps: f32) -> Option<(u32, u32)> {
+    if !(fps.is_finite() && fps > 0.0 && fps < 1000.0) {
+        return None;
+    }
+    let ntsc = (fps * 1.001).round();
+    if (ntsc / 1.001 - fps).abs() < 0.005 && (fps - fps.round()).abs() > 0.005 {
+        return Some((ntsc as u32 * 1000, 1001));
+    }
+    if (fps - fps.round()).abs() < 0.001 {
+        return Some((fps.round() as u32, 1));
+    }
+    Some(((fps * 1000.0).round() as u32, 1000))
+}
+
+fn decode_dpx_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, ImagingError> {
+    let d = dpx::decode_dpx(bytes, limits)?;
+    if d.channels < 3 {
+        return Err(ImagingError::Unsupported {
+            what: format!("DPX with {} channel(s): RGB needed", d.channels),
+        });
+    }
+    // Codes normalised to 0..=1 of the file's bit depth, as an OCIO file read gives them.
+    let max = ((1u32 << d.bit_depth) - 1) as f32;
+    let mut data = vec![0f32; d.width as usize * d.height as usize * 3];
+    data.par_chunks_mut(3 * 4096)
+        .zip(d.data.par_chunks(d.channels * 4096))
+        .for_each(|(out, codes)| {
+            for (o, p) in out.chunks_exact_mut(3).zip(codes.chunks_exact(d.channels)) {
+                o[0] = p[0] as f32 / max;
+                o[1] = p[1] as f32 / max;
+                o[2] = p[2] as f32 / max;
+            }
+        });
+    Ok(Decoded {
+        img: RgbImage {
+            width: d.width,
+            height: d.height,
+            data,
+        },
+        header: FrameHeader {
+            timecode: d.metadata.timecode.clone(),
+            frame_rate: d.metadata.frame_rate.and_then(frame_rate),
+            ..FrameHeader::default()
+        },
+    })
+}
+
+/// Timecode and frame rate from an EXR input's header, when it has them.
+fn exr_header(bytes: &[u8]) -> FrameHeader {
+    let Ok(meta) = exr::meta::MetaData::read_from_buffered(std::io::Cursor::new(bytes), false)
+    else {
+        return FrameHeader::default();
+    };
+    let Some(h) = meta.headers.first() else {
+        return FrameHeader::default();
+    };
+    FrameHeader {
+        timecode: h.shared_attributes.time_code.map(|tc| {
+            let sep = if tc.drop_frame { ';' } else { ':' };
+            format!(
+                "{:02}:{:02}:{:02}{sep}{:02}",
+                tc.hours, tc.minutes, tc.seconds, tc.frame
+            )
+        }),
+        frame_rate: h
+            .own_attributes
+            .frames_per_second
+            .and_then(|(n, d)| (n > 0 && d > 0).then_some((n as u32, d))),
+        ..FrameHeader::default()
+    }
+}
+
+fn decode(bytes: &[u8], format: InputFormat, spec: &PlateSpec) -> Result<Decoded, ImagingError> {
+    let input = || {
+        spec.input
+            .as_ref()
+            .ok_or_else(|| ImagingError::Unsupported {
+                what: format!(
+                "{} input needs an input colour space (camera raw is the only input without one)",
+                format.name()
+            ),
+            })
+    };
+    let (mut decoded, transform) = match format {
+        InputFormat::Dng => {
+            let raw = decode_dng(bytes, &spec.limits)?;
+            let img = develop_to_aces(&raw, &spec.develop)?;
+            let m = raw.metadata;
+            let header = FrameHeader {
+                timecode: m.timecode,
+                frame_rate: m.frame_rate,
+                reel_name: m.reel_name,
+                camera_make: m.make,
+                camera_model: m.model,
+                camera_serial: m.serial,
+                lens: m.lens,
+                iso: m.iso,
+                ..FrameHeader::default()
+            };
+            return Ok(Decoded { img, header });
+        }
+        InputFormat::Dpx => {
+            let t = input()?;
+            (decode_dpx_rgb(bytes, &spec.limits)?, t)
+        }
+        InputFormat::Exr => {
+            let t = input()?;
+            let img = decode_exr(bytes, &spec.limits)?;
+            (
+                Decoded {
+                    img,
+                    header: exr_header(bytes),
+                },
+                t,
+            )
+        }
+        InputFormat::Tiff => {
+            let t = input()?;
+            let img = decode_tiff(bytes, &spec.limits)?;
+            (
+                Decoded {
+                    img,
+                    header: FrameHeader::default(),
+                },
+                t,
+            )
+        }
+    };
+    transform.apply(&mut decoded.img.data);
+    Ok(decoded)
+}
+
+/// Renders a proxy of the framed ACES2065-1 image: the look on a copy, then the output
+/// transform and 8-bit encode.
+pub fn render_proxy(img: &RgbImage, proxy: &ProxySpec) -> Result<ProxyImage, ImagingError> {
+    let graded;
+    let src = if proxy.looks.is_empty() {
+        img
+    } else {
+        {
+            let mut data = img.data.clone();
+            data.par_chunks_mut(3 * 4096).for_each(|run| {
+                for look in &proxy.looks {
+                    look.apply_rgb(run);
+                }
+            });
+            graded = RgbImage {
+                width: img.width,
+                height: img.height,
+                data,
+            };
+            &graded
+        }
+    };
+    let max_width = proxy.max_width.unwrap_or(src.width);
+    let (width, height, rgb8) = preview_rgb8_with(src, max_width, &proxy.output);
+    let bytes = match proxy.format {
+        ProxyFormat::Png => {
+            encode_png_tagged(width, height, &rgb8, proxy.output.display == Display::Srgb)?
+        }
+        ProxyFormat::Jpeg => encode_jpeg(width, height, &rgb8, proxy.quality)?,
+    };
+    Ok(ProxyImage {
+        format: proxy.format,
+        width,
+        height,
+        bytes,
+    })
+}
+
+/// Input bytes of one frame → ACES2065-1 (unframed), with what the file's header says
+/// (timecode, frame rate, camera): the decode half of [`render_plate`], for tools that encode
+/// something else.
+pub fn decode_to_aces(
+    input: &[u8],
+    spec: &PlateSpec,
+) -> Result<(InputFormat, RgbImage, FrameHeader), ImagingError> {
+    let format = InputFormat::sniff(input, spec.format_hint)?;
+    let Decoded { img, header } = decode(input, format, spec)?;
+    Ok((format, img, header))
+}
+
+/// Input bytes of one frame → ACES2065-1 plate (OpenEXR) and optional review proxy.
+pub fn render_plate(
+    input: &[u8],
+    frame: u32,
+    spec: &PlateSpec,
+) -> Result<PlateOutput, ImagingError> {
+    let (format, mut img, header) = decode_to_aces(input, spec)?;
+    if let Some(f) = &spec.framing {
+        let data = reframe(&img.data, img.width, img.height, 3, f)?;
+        img = RgbImage {
+            width: f.canvas.0,
+            height: f.canvas.1,
+            data,
+        };
+    }
+    let header = FrameHeader {
+        frame,
+        fdl_json: spec.fdl_json.clone(),
+        amf_uuid: spec.amf_uuid.clone(),
+        ..header
+    };
+    // The EXR encoder is single-threaded: the proxy renders beside it.
+    let (exr, proxy) = rayon::join(
+        || encode_exr(&img, &spec.exr, &header),
+        || {
+            spec.proxy
+                .as_ref()
+                .map(|p| render_proxy(&img, p))
+                .transpose()
+        },
+    );
+    Ok(PlateOutput {
+        format,
+        exr: exr?,
+        width: img.width,
+        height: img.height,
+        proxy: proxy?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_rates_stay_rational() {
+        assert_eq!(frame_rate(23.976), Some((24000, 1001)));
+        assert_eq!(frame_rate(29.97), Some((30000, 1001)));
+        assert_eq!(frame_rate(24.0), Some((24, 1)));
+        assert_eq!(frame_rate(25.0), Some((25, 1)));
+        assert_eq!(frame_rate(12.5), Some((12500, 1000)));
+        assert_eq!(frame_rate(f32::NAN), None);
+        assert_eq!(frame_rate(0.0), None);
+    }
+
+    #[test]
+    fn sniffing_names_the_format_or_the_magic() {
+        assert_eq!(
+            InputFormat::sniff(b"SDPX....", None).unwrap(),
+            InputFormat::Dpx
+        );
+        assert_eq!(
+            InputFormat::sniff(
+                &[0x76, 0x2f, 0x31, 0x01, 2, 0, 0, 0],
+                Some(InputFormat::Dpx)
+            )
+            .unwrap(),
+            InputFormat::Exr
+        );
+        let e = InputFormat::sniff(b"GIF89a..", Some(InputFormat::Dpx)).unwrap_err();
+        assert!(e.to_string().contains("the file name says DPX"), "{e}");
+        assert!(InputFormat::sniff(b"SD", None).is_err());
+        assert_eq!(
+            InputFormat::from_path("a/b.0001.TIF"),
+            Some(InputFormat::Tiff)
+        );
+        assert_eq!(InputFormat::from_path("a.b/c"), None);
+    }
+}
