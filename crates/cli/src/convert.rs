@@ -3,9 +3,7 @@
 //! AMF's), FDL canvas-template reframing and resizing — what a user would script with oiiotool.
 
 use anyhow::{bail, Context};
-use platefarm_color::{
-    Cdl, CdlLook, ColorSpace, Display, IntegerDecoder, OutputTransform, Pipeline, View,
-};
+use platefarm_color::{Cdl, CdlLook, ColorSpace, Display, OutputTransform, Pipeline, View};
 use platefarm_core::ClipPattern;
 use platefarm_imaging as im;
 use rayon::prelude::*;
@@ -269,76 +267,21 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
         .transpose()?;
     let jobs = frames(args)?;
     // Built once: a pipeline samples its decode curve into a table.
-    let (to_aces, from_aces) = (Pipeline::new(from, aces), Pipeline::new(aces, to));
-    let limits = im::DecodeLimits::default();
+    let from_aces = Pipeline::new(aces, to);
+    let plate_spec = im::PlateSpec {
+        input: Some(im::InputTransform::new(from)),
+        ..im::PlateSpec::default()
+    };
     jobs.par_iter()
         .try_for_each(|(input, output)| -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
             let ctx = || input.display().to_string();
-            // Decode to float RGB in the input space (DNG: straight to ACES2065-1).
-            let (mut img, in_space) = match ext(input).as_str() {
-                "dng" => {
-                    let raw = im::decode_dng(&bytes, &limits).with_context(ctx)?;
-                    (
-                        im::develop_to_aces(&raw, &im::DevelopOptions::default())
-                            .with_context(ctx)?,
-                        aces,
-                    )
-                }
-                "dpx" => {
-                    let d = im::dpx::decode_dpx(&bytes, &limits).with_context(ctx)?;
-                    anyhow::ensure!(
-                        d.channels >= 3,
-                        "{}: DPX has {} channel(s), RGB needed",
-                        input.display(),
-                        d.channels
-                    );
-                    if d.channels == 3 {
-                        // Codes straight to ACES2065-1 through a per-code table and the 3×3
-                        // matrix, row-parallel: no float copy in the input space.
-                        let dec =
-                            IntegerDecoder::try_new(from, aces, d.bit_depth).with_context(ctx)?;
-                        let row = d.width as usize * 3;
-                        let mut data = vec![0f32; d.data.len()];
-                        data.par_chunks_mut(row.max(1))
-                            .zip(d.data.par_chunks(row.max(1)))
-                            .for_each(|(out, codes)| dec.decode_row(codes, out));
-                        (
-                            im::RgbImage {
-                                width: d.width,
-                                height: d.height,
-                                data,
-                            },
-                            aces,
-                        )
-                    } else {
-                        let max = ((1u32 << d.bit_depth) - 1) as f32;
-                        let data = d
-                            .data
-                            .chunks_exact(d.channels)
-                            .flat_map(|p| [p[0] as f32 / max, p[1] as f32 / max, p[2] as f32 / max])
-                            .collect();
-                        (
-                            im::RgbImage {
-                                width: d.width,
-                                height: d.height,
-                                data,
-                            },
-                            from,
-                        )
-                    }
-                }
-                "exr" => (im::decode_exr(&bytes, &limits).with_context(ctx)?, from),
-                "tif" | "tiff" => (im::decode_tiff(&bytes, &limits).with_context(ctx)?, from),
-                other => bail!(
-                    "{}: unsupported input format .{other} (dng, dpx, exr, tif)",
-                    input.display()
-                ),
-            };
-            if in_space != aces {
-                to_aces.apply_rgb(&mut img.data);
-            }
+            // Decode to ACES2065-1 the way the worker does (one implementation: DNG through
+            // its matrices, DPX codes through a per-code table, EXR/TIFF through the input
+            // space), keeping the file's own timecode and frame rate for the plate's header.
+            let (_, mut img, header) = im::decode_to_aces(&bytes, &plate_spec).with_context(ctx)?;
+            drop(bytes);
             if let Some(look) = &look {
                 look.apply_rgb(&mut img.data);
             }
@@ -387,11 +330,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                 } else {
                     im::ExrPixel::Half
                 };
-                im::encode_exr(
-                    &img,
-                    &im::ExrOptions { compression, pixel },
-                    &im::FrameHeader::default(),
-                )?
+                im::encode_exr(&img, &im::ExrOptions { compression, pixel }, &header)?
             } else {
                 if to != aces {
                     from_aces.apply_rgb(&mut img.data);
@@ -407,6 +346,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     &codes,
                     &im::dpx::DpxMetadata {
                         creator: "platefarm convert".into(),
+                        timecode: header.timecode.clone(),
+                        frame_rate: header.frame_rate.map(|(n, d)| n as f32 / d as f32),
                         ..Default::default()
                     },
                 )
