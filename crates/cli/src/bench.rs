@@ -120,8 +120,169 @@ pub struct BenchReport {
     pub frames: usize,
     pub ours_fps: f64,
     pub oiiotool_fps: Option<f64>,
+    /// How many oiiotool processes ran at once (the number of cores).
+    pub oiiotool_parallel: usize,
     pub max_rel_diff: Option<f64>,
     pub peak_rss_mb: Option<f64>,
+    /// Frames the throughput phase had in flight at once (the pool's threads).
+    pub frames_in_flight: usize,
+    /// LibRaw's linear demosaic alone (rawpy, in-process, warm) on the same 4.6K DNG.
+    pub rawpy_linear: Option<Duration>,
+    /// One frame, one process: `platefarm convert` against `oiiotool`, side by side.
+    pub convert: Vec<ConvertRun>,
+}
+
+/// Side-by-side single-frame runs of `platefarm convert` and `oiiotool` on the full DPX plate
+/// (LogC3 → ACES2065-1 → resize 3840×2673 → EXR half), alternating so load hits both alike.
+#[derive(Debug, Clone)]
+pub struct ConvertRun {
+    pub compression: &'static str,
+    pub ours: Vec<Duration>,
+    pub theirs: Vec<Duration>,
+    /// Peak resident memory of our `convert` process (MiB), when it ran as a process.
+    pub ours_rss_mb: Option<f64>,
+    /// Peak resident memory of oiiotool's process (MiB).
+    pub theirs_rss_mb: f64,
+}
+
+impl ConvertRun {
+    /// Ratio of each pair (oiiotool time / ours): min and max over the runs.
+    pub fn ratio_spread(&self) -> (f64, f64) {
+        self.ours
+            .iter()
+            .zip(&self.theirs)
+            .map(|(o, t)| t.as_secs_f64() / o.as_secs_f64())
+            .fold((f64::INFINITY, 0f64), |(lo, hi), r| (lo.min(r), hi.max(r)))
+    }
+}
+
+/// Single-frame resize target: the full 4448×3096 plate scaled to 3840 wide.
+pub const CONVERT_OUT: (u32, u32) = (3840, 2673);
+const CONVERT_RUNS: usize = 3;
+
+/// Times `platefarm convert` (this binary as a child process when it is `platefarm`, else the
+/// same code in-process) against `oiiotool`, each pair back to back.
+fn convert_runs(dir: &Path, input: &Path, tool: &Path) -> anyhow::Result<Vec<ConvertRun>> {
+    let exe = std::env::current_exe().ok().filter(|p| {
+        p.file_stem()
+            .is_some_and(|s| s.to_string_lossy() == "platefarm")
+    });
+    let resize = format!("{}x{}", CONVERT_OUT.0, CONVERT_OUT.1);
+    let mut runs = Vec::new();
+    for compression in ["piz", "zip"] {
+        let ours_out = dir.join(format!("convert_ours_{compression}.exr"));
+        let theirs_out = dir.join(format!("convert_oiiotool_{compression}.exr"));
+        let mut run = ConvertRun {
+            compression,
+            ours: Vec::new(),
+            theirs: Vec::new(),
+            ours_rss_mb: None,
+            theirs_rss_mb: 0.0,
+        };
+        for _ in 0..CONVERT_RUNS {
+            let start = Instant::now();
+            match &exe {
+                Some(exe) => {
+                    let rss = run_measured(
+                        Command::new(exe)
+                            .arg("convert")
+                            .arg(input)
+                            .arg(&ours_out)
+                            .args(["--from", "ARRI LogC3 (EI800)", "--resize", &resize])
+                            .args(["--compression", compression]),
+                    )?;
+                    run.ours_rss_mb = Some(run.ours_rss_mb.unwrap_or(0f64).max(rss));
+                }
+                None => {
+                    let args = crate::convert::ConvertArgs::for_plate(
+                        input,
+                        &ours_out,
+                        "ARRI LogC3 (EI800)",
+                        &resize,
+                        compression,
+                    );
+                    crate::convert::run(&args)?;
+                }
+            }
+            run.ours.push(start.elapsed());
+            let start = Instant::now();
+            let rss = run_measured(
+                Command::new(tool)
+                    .args([
+                        "--colorconfig",
+                        "ocio://studio-config-v2.2.0_aces-v1.3_ocio-v2.4",
+                    ])
+                    .arg(input)
+                    .args(["--colorconvert", "ARRI LogC3 (EI800)", "ACES2065-1"])
+                    .args([
+                        "--resize",
+                        &resize,
+                        "-d",
+                        "half",
+                        "--compression",
+                        compression,
+                    ])
+                    .arg("-o")
+                    .arg(&theirs_out),
+            )?;
+            run.theirs_rss_mb = run.theirs_rss_mb.max(rss);
+            run.theirs.push(start.elapsed());
+        }
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// Runs a command to completion; returns its peak resident memory in MiB (`wait4`'s rusage
+/// of that one child), or an error if it failed.
+fn run_measured(cmd: &mut Command) -> anyhow::Result<f64> {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("running {cmd:?}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 reaps our own child and writes into the two locals; `child` is never
+    // waited for again.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    anyhow::ensure!(rc == pid, "waiting for {cmd:?} failed");
+    anyhow::ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed (wait status {status})"
+    );
+    Ok(usage.ru_maxrss as f64 / 1024.0)
+}
+
+const RAWPY_LINEAR: &str = r#"
+import sys, time, rawpy
+best = []
+for _ in range(3):
+    with rawpy.imread(sys.argv[1]) as raw:
+        t = time.perf_counter()
+        raw.postprocess(demosaic_algorithm=rawpy.DemosaicAlgorithm.LINEAR, output_bps=16,
+                        no_auto_bright=True, gamma=(1, 1), output_color=rawpy.ColorSpace.raw)
+        best.append(time.perf_counter() - t)
+print(min(best))
+"#;
+
+/// LibRaw's linear demosaic alone (no file IO, no encode) on the DNG, through the venv's rawpy.
+fn rawpy_linear(dir: &Path, dng: &[u8], tool: &Path) -> anyhow::Result<Duration> {
+    let path = dir.join("bench_4k6.dng");
+    std::fs::write(&path, dng)?;
+    let python = tool.with_file_name("python");
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(RAWPY_LINEAR)
+        .arg(&path)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "rawpy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    Ok(Duration::from_secs_f64(secs))
 }
 
 fn peak_rss_mb() -> Option<f64> {
@@ -165,6 +326,11 @@ pub fn run(dir: &Path, frames: usize, oiiotool: Option<&Path>) -> anyhow::Result
         ColorSpace::from_name("ACES2065-1")?,
         10,
     );
+    // One frame, one process, side by side, before this process holds any frame buffers.
+    let convert = match oiiotool {
+        Some(tool) => convert_runs(dir, &input, tool)?,
+        None => Vec::new(),
+    };
 
     // Stage times: one frame at a time, warm.
     run_frame(&dpx, &dec)?;
@@ -192,6 +358,7 @@ pub fn run(dir: &Path, frames: usize, oiiotool: Option<&Path>) -> anyhow::Result
     let peak_rss_mb = peak_rss_mb();
 
     let (mut oiiotool_fps, mut max_rel_diff) = (None, None);
+    let oiiotool_parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
     if let Some(tool) = oiiotool {
         let theirs = dir.join("oiiotool.exr");
         let run_once = |out: &PathBuf| -> anyhow::Result<()> {
@@ -203,9 +370,28 @@ pub fn run(dir: &Path, frames: usize, oiiotool: Option<&Path>) -> anyhow::Result
             Ok(())
         };
         run_once(&theirs)?; // warm-up (config load, caches)
+                            // As a user's script on this machine would: one process per frame, as many at once as
+                            // there are cores.
         let start = Instant::now();
-        for _ in 0..frames {
-            run_once(&theirs)?;
+        let mut done = 0;
+        while done < frames {
+            let batch = oiiotool_parallel.min(frames - done);
+            let children = (0..batch)
+                .map(|k| {
+                    Command::new(tool)
+                        .args(oiiotool_args(
+                            &input,
+                            &dir.join(format!("oiiotool_{k}.exr")),
+                        ))
+                        .spawn()
+                        .with_context(|| format!("running {}", tool.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            for mut child in children {
+                let status = child.wait()?;
+                anyhow::ensure!(status.success(), "oiiotool failed with {status}");
+            }
+            done += batch;
         }
         oiiotool_fps = Some(frames as f64 / start.elapsed().as_secs_f64());
         let a =
@@ -261,12 +447,16 @@ pub fn run(dir: &Path, frames: usize, oiiotool: Option<&Path>) -> anyhow::Result
     Ok(BenchReport {
         dng_frame,
         dng_fps,
+        rawpy_linear: oiiotool.and_then(|t| rawpy_linear(dir, &dng, t).ok()),
         stages,
         frames,
         ours_fps,
         oiiotool_fps,
+        oiiotool_parallel,
         max_rel_diff,
         peak_rss_mb: self::peak_rss_mb().or(peak_rss_mb),
+        frames_in_flight: rayon::current_num_threads().min(frames),
+        convert,
     })
 }
 
@@ -285,23 +475,62 @@ pub fn print(report: &BenchReport) {
     );
     println!("  encode EXR   {:8.1} ms   (half, PIZ)", ms(s.encode));
     println!("  total        {:8.1} ms", ms(s.total()));
-    println!(
-        "throughput ({} frames, frames in parallel): {:.2} frames/s",
-        report.frames, report.ours_fps
-    );
-    println!(
-        "4.6K CinemaDNG (4608×2592, lossless JPEG 12-bit) → ACES EXR half PIZ: {:.0} ms per frame, {:.2} frames/s",
-        ms(report.dng_frame),
-        report.dng_fps
-    );
-    if let Some(mb) = report.peak_rss_mb {
-        println!("peak resident memory: {mb:.0} MiB");
-    }
-    if let (Some(theirs), Some(diff)) = (report.oiiotool_fps, report.max_rel_diff) {
+    if let (Some(mb), n) = (report.peak_rss_mb, report.frames_in_flight.max(1)) {
         println!(
-            "oiiotool: {theirs:.2} frames/s → platefarm is {:.2}× oiiotool",
-            report.ours_fps / theirs
+            "peak resident memory: {mb:.0} MiB for {n} frame(s) in flight ({:.0} MiB per frame)",
+            mb / n as f64
         );
+    }
+    println!();
+    println!("side by side with the peers (ratio > 1: platefarm is faster):");
+    for run in &report.convert {
+        let (lo, hi) = run.ratio_spread();
+        let secs = |v: &[Duration]| {
+            v.iter()
+                .map(|d| format!("{:.2}", d.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "  one frame, one process, EXR half {:3}: platefarm convert {} s | oiiotool {} s | {lo:.1}–{hi:.1}×{}",
+            run.compression.to_uppercase(),
+            secs(&run.ours),
+            secs(&run.theirs),
+            run.ours_rss_mb
+                .map(|m| format!(" | peak RSS {m:.0} MiB vs {:.0} MiB", run.theirs_rss_mb))
+                .unwrap_or_default()
+        );
+    }
+    match report.oiiotool_fps {
+        Some(theirs) => println!(
+            "  many frames ({}):                   platefarm {:.2} frames/s | oiiotool ×{} processes {theirs:.2} frames/s | {:.1}×",
+            report.frames,
+            report.ours_fps,
+            report.oiiotool_parallel,
+            report.ours_fps / theirs
+        ),
+        None => println!(
+            "  many frames ({}): platefarm {:.2} frames/s (no oiiotool given)",
+            report.frames, report.ours_fps
+        ),
+    }
+    let per_frame = Duration::from_secs_f64(1.0 / report.dng_fps.max(1e-9));
+    match report.rawpy_linear {
+        Some(raw) => println!(
+            "  4.6K CinemaDNG → MHC → ACES → EXR PIZ: {:.0} ms one frame, {:.0} ms per frame in parallel | rawpy linear demosaic alone {:.0} ms | {:.1}× / {:.1}×",
+            ms(report.dng_frame),
+            ms(per_frame),
+            ms(raw),
+            raw.as_secs_f64() / report.dng_frame.as_secs_f64(),
+            raw.as_secs_f64() / per_frame.as_secs_f64()
+        ),
+        None => println!(
+            "  4.6K CinemaDNG → MHC → ACES → EXR PIZ: {:.0} ms one frame, {:.2} frames/s",
+            ms(report.dng_frame),
+            report.dng_fps
+        ),
+    }
+    if let Some(diff) = report.max_rel_diff {
         println!("max difference to oiiotool's plate (interior, relative to the pixel's largest channel): {diff:.2e}");
     }
 }

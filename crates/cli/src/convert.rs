@@ -56,6 +56,35 @@ pub struct ConvertArgs {
     pub quality: u8,
 }
 
+impl ConvertArgs {
+    /// The arguments of a plain plate conversion (the benchmark's): `input` in `from` →
+    /// ACES2065-1, resized to `resize` (`WxH`), EXR half with `compression`.
+    pub fn for_plate(
+        input: &Path,
+        output: &Path,
+        from: &str,
+        resize: &str,
+        compression: &str,
+    ) -> Self {
+        ConvertArgs {
+            input: input.to_path_buf(),
+            output: output.to_path_buf(),
+            from: from.into(),
+            to: "ACES2065-1".into(),
+            look: None,
+            amf: None,
+            fdl: None,
+            canvas_template: None,
+            resize: Some(resize.into()),
+            compression: compression.into(),
+            float: false,
+            display: "sRGB - Display".into(),
+            view: "ACES 2.0 - SDR 100 nits (Rec.709)".into(),
+            quality: 92,
+        }
+    }
+}
+
 /// The proxy output transform named by `--display` / `--view`, or an error listing the names.
 fn output_transform(args: &ConvertArgs) -> anyhow::Result<OutputTransform> {
     OutputTransform::from_names(&args.display, &args.view).ok_or_else(|| {
@@ -238,56 +267,21 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
         .transpose()?;
     let jobs = frames(args)?;
     // Built once: a pipeline samples its decode curve into a table.
-    let (to_aces, from_aces) = (Pipeline::new(from, aces), Pipeline::new(aces, to));
-    let limits = im::DecodeLimits::default();
+    let from_aces = Pipeline::new(aces, to);
+    let plate_spec = im::PlateSpec {
+        input: Some(im::InputTransform::new(from)),
+        ..im::PlateSpec::default()
+    };
     jobs.par_iter()
         .try_for_each(|(input, output)| -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
             let ctx = || input.display().to_string();
-            // Decode to float RGB in the input space (DNG: straight to ACES2065-1).
-            let (mut img, in_space) = match ext(input).as_str() {
-                "dng" => {
-                    let raw = im::decode_dng(&bytes, &limits).with_context(ctx)?;
-                    (
-                        im::develop_to_aces(&raw, &im::DevelopOptions::default())
-                            .with_context(ctx)?,
-                        aces,
-                    )
-                }
-                "dpx" => {
-                    let d = im::dpx::decode_dpx(&bytes, &limits).with_context(ctx)?;
-                    anyhow::ensure!(
-                        d.channels >= 3,
-                        "{}: DPX has {} channel(s), RGB needed",
-                        input.display(),
-                        d.channels
-                    );
-                    let max = ((1u32 << d.bit_depth) - 1) as f32;
-                    let data = d
-                        .data
-                        .chunks_exact(d.channels)
-                        .flat_map(|p| [p[0] as f32 / max, p[1] as f32 / max, p[2] as f32 / max])
-                        .collect();
-                    (
-                        im::RgbImage {
-                            width: d.width,
-                            height: d.height,
-                            data,
-                        },
-                        from,
-                    )
-                }
-                "exr" => (im::decode_exr(&bytes, &limits).with_context(ctx)?, from),
-                "tif" | "tiff" => (im::decode_tiff(&bytes, &limits).with_context(ctx)?, from),
-                other => bail!(
-                    "{}: unsupported input format .{other} (dng, dpx, exr, tif)",
-                    input.display()
-                ),
-            };
-            if in_space != aces {
-                to_aces.apply_rgb(&mut img.data);
-            }
+            // Decode to ACES2065-1 the way the worker does (one implementation: DNG through
+            // its matrices, DPX codes through a per-code table, EXR/TIFF through the input
+            // space), keeping the file's own timecode and frame rate for the plate's header.
+            let (_, mut img, header) = im::decode_to_aces(&bytes, &plate_spec).with_context(ctx)?;
+            drop(bytes);
             if let Some(look) = &look {
                 look.apply_rgb(&mut img.data);
             }
@@ -328,19 +322,19 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     im::encode_jpeg(w, h, &rgb8, args.quality)?
                 }
             } else if out_ext == "exr" {
-                from_aces.apply_rgb(&mut img.data);
+                if to != aces {
+                    from_aces.apply_rgb(&mut img.data);
+                }
                 let pixel = if args.float {
                     im::ExrPixel::Float
                 } else {
                     im::ExrPixel::Half
                 };
-                im::encode_exr(
-                    &img,
-                    &im::ExrOptions { compression, pixel },
-                    &im::FrameHeader::default(),
-                )?
+                im::encode_exr(&img, &im::ExrOptions { compression, pixel }, &header)?
             } else {
-                from_aces.apply_rgb(&mut img.data);
+                if to != aces {
+                    from_aces.apply_rgb(&mut img.data);
+                }
                 let codes: Vec<u16> = img
                     .data
                     .iter()
@@ -352,6 +346,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     &codes,
                     &im::dpx::DpxMetadata {
                         creator: "platefarm convert".into(),
+                        timecode: header.timecode.clone(),
+                        frame_rate: header.frame_rate.map(|(n, d)| n as f32 / d as f32),
                         ..Default::default()
                     },
                 )

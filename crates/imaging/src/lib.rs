@@ -11,6 +11,7 @@ pub mod develop;
 pub mod dng;
 pub mod dpx;
 pub mod exr_io;
+pub mod exr_write;
 pub mod ljpeg;
 pub mod plate;
 pub mod preview;
@@ -22,6 +23,7 @@ pub mod tiff_rgb;
 pub use develop::{camera_to_aces, develop_to_aces, Demosaic, DevelopOptions};
 pub use dng::{decode_dng, read_dng_metadata, CameraMetadata, CfaPattern, RawFrame};
 pub use exr_io::{decode_exr, encode_exr, ExrCompression, ExrOptions, ExrPixel, FrameHeader};
+pub use exr_write::{encode_exr_layout, ExrLayout, Window};
 pub use plate::{
     decode_to_aces, render_plate, render_proxy, InputFormat, InputTransform, PlateOutput,
     PlateSpec, ProxyFormat, ProxyImage, ProxySpec,

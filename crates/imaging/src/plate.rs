@@ -13,7 +13,7 @@ use crate::{
     encode_png_tagged, preview_rgb8_with, reframe, tiff_ifd, DecodeLimits, DevelopOptions,
     ExrOptions, FrameHeader, Framing, ImagingError, RgbImage,
 };
-use platefarm_color::{CdlLook, ColorSpace, Display, OutputTransform, Pipeline};
+use platefarm_color::{CdlLook, ColorSpace, Display, IntegerDecoder, OutputTransform, Pipeline};
 use rayon::prelude::*;
 
 /// The DNGVersion tag: present in every DNG's first IFD, absent from a plain TIFF.
@@ -214,25 +214,43 @@ fn frame_rate(fps: f32) -> Option<(u32, u32)> {
     Some(((fps * 1000.0).round() as u32, 1000))
 }
 
-fn decode_dpx_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, ImagingError> {
+/// DPX codes straight to ACES2065-1: a per-code table of the input space's decode curve and
+/// its 3×3 matrix (`IntegerDecoder`), in parallel runs — no float copy in the input space and
+/// no second pass. The returned image is already ACES2065-1.
+fn decode_dpx_rgb(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    space: &'static ColorSpace,
+) -> Result<Decoded, ImagingError> {
     let d = dpx::decode_dpx(bytes, limits)?;
     if d.channels < 3 {
         return Err(ImagingError::Unsupported {
             what: format!("DPX with {} channel(s): RGB needed", d.channels),
         });
     }
-    // Codes normalised to 0..=1 of the file's bit depth, as an OCIO file read gives them.
-    let max = ((1u32 << d.bit_depth) - 1) as f32;
+    let dec = IntegerDecoder::try_new(space, aces2065(), d.bit_depth).map_err(|e| {
+        ImagingError::Unsupported {
+            what: format!("DPX: {e}"),
+        }
+    })?;
+    const RUN: usize = 4096;
     let mut data = vec![0f32; d.width as usize * d.height as usize * 3];
-    data.par_chunks_mut(3 * 4096)
-        .zip(d.data.par_chunks(d.channels * 4096))
-        .for_each(|(out, codes)| {
-            for (o, p) in out.chunks_exact_mut(3).zip(codes.chunks_exact(d.channels)) {
-                o[0] = p[0] as f32 / max;
-                o[1] = p[1] as f32 / max;
-                o[2] = p[2] as f32 / max;
-            }
-        });
+    let mut rgb_codes = Vec::new();
+    let codes: &[u16] = if d.channels == 3 {
+        &d.data
+    } else {
+        // Alpha and any further channels are dropped here (RGB plates).
+        rgb_codes = d
+            .data
+            .chunks_exact(d.channels)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        &rgb_codes
+    };
+    data.par_chunks_mut(3 * RUN)
+        .zip(codes.par_chunks(3 * RUN))
+        .for_each(|(out, codes)| dec.decode_row(codes, out));
+    drop(rgb_codes);
     Ok(Decoded {
         img: RgbImage {
             width: d.width,
@@ -303,7 +321,7 @@ fn decode(bytes: &[u8], format: InputFormat, spec: &PlateSpec) -> Result<Decoded
         }
         InputFormat::Dpx => {
             let t = input()?;
-            (decode_dpx_rgb(bytes, &spec.limits)?, t)
+            return decode_dpx_rgb(bytes, &spec.limits, t.space);
         }
         InputFormat::Exr => {
             let t = input()?;
