@@ -34,6 +34,8 @@ if ! port_open 5672; then
   rabbitmq-server -detached || true
   wait_port 5672 120 RabbitMQ
 fi
+# Queue depth with unacknowledged messages comes from the management API (idempotent).
+rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || true
 
 # 2b. s3s-fs, the S3 server the S3 store tests start (crates/testkit/src/s3.rs). 0.15+ needs a
 # newer rustc than ours; fall back to an unlocked install if the lock file no longer resolves.
