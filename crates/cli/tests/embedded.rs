@@ -160,9 +160,12 @@ async fn a_worker_killed_mid_chunk_loses_nothing() {
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse().ok())
         .unwrap();
-    assert_eq!(
-        resumed as usize, written_before,
-        "frames written before the kill were not rendered again"
+    // The resume record is written after each plate, so a kill between the two re-renders
+    // that one frame (the same bytes); every recorded frame is skipped.
+    let resumed = resumed as usize;
+    assert!(
+        resumed <= written_before && resumed + 1 >= written_before,
+        "frames written before the kill were not rendered again ({resumed} resumed, {written_before} written)"
     );
 }
 
