@@ -48,6 +48,21 @@ fn parse<T: std::str::FromStr>(column: &'static str, s: String) -> Result<T, Cat
         .map_err(|_| CatalogError::Corrupt { column, value: s })
 }
 
+/// A TEXT timestamp column of `turnovers`.
+fn ts_col(row: &AnyRow, column: &'static str) -> Result<DateTime<Utc>, CatalogError> {
+    let s: String = row.try_get(column)?;
+    parse_ts(column, &s)
+}
+
+fn opt_ts_col(row: &AnyRow, column: &'static str) -> Result<Option<DateTime<Utc>>, CatalogError> {
+    let s: Option<String> = row.try_get(column)?;
+    s.as_deref().map(|s| parse_ts(column, s)).transpose()
+}
+
+fn priority_of(row: &AnyRow) -> Result<u8, CatalogError> {
+    Ok(row.try_get::<i64, _>("priority")?.clamp(0, 100) as u8)
+}
+
 fn u64_of(row: &AnyRow, col: &str) -> Result<u64, CatalogError> {
     Ok(row.try_get::<Option<i64>, _>(col)?.unwrap_or(0).max(0) as u64)
 }
@@ -85,23 +100,14 @@ impl SqlCatalog {
         counts: ChunkCounts,
         frames: (u64, u64),
     ) -> Result<TurnoverSummary, CatalogError> {
-        let submitted: String = row.try_get("submitted_at")?;
-        let finished: Option<String> = row.try_get("finished_at")?;
-        let deadline: Option<String> = row.try_get("deadline")?;
         Ok(TurnoverSummary {
             turnover_id: row.try_get("turnover_id")?,
             production: row.try_get("production")?,
-            priority: row.try_get::<i64, _>("priority")?.clamp(0, 100) as u8,
-            deadline: deadline
-                .as_deref()
-                .map(|d| parse_ts("turnovers.deadline", d))
-                .transpose()?,
+            priority: priority_of(row)?,
+            deadline: opt_ts_col(row, "deadline")?,
             state: parse("turnovers.state", row.try_get("state")?)?,
-            submitted_at: parse_ts("turnovers.submitted_at", &submitted)?,
-            finished_at: finished
-                .as_deref()
-                .map(|f| parse_ts("turnovers.finished_at", f))
-                .transpose()?,
+            submitted_at: ts_col(row, "submitted_at")?,
+            finished_at: opt_ts_col(row, "finished_at")?,
             chunks: counts,
             frames_done: frames.0,
             frames_total: frames.1,
@@ -395,17 +401,12 @@ impl Catalog for SqlCatalog {
         .await?;
         rows.iter()
             .map(|row| {
-                let deadline: Option<String> = row.try_get("deadline")?;
-                let submitted: String = row.try_get("submitted_at")?;
                 Ok(BacklogRow {
                     turnover_id: row.try_get("turnover_id")?,
                     production: row.try_get("production")?,
-                    priority: row.try_get::<i64, _>("priority")?.clamp(0, 100) as u8,
-                    deadline: deadline
-                        .as_deref()
-                        .map(|d| parse_ts("turnovers.deadline", d))
-                        .transpose()?,
-                    submitted_at: parse_ts("turnovers.submitted_at", &submitted)?,
+                    priority: priority_of(row)?,
+                    deadline: opt_ts_col(row, "deadline")?,
+                    submitted_at: ts_col(row, "submitted_at")?,
                     planned_chunks: u64_of(row, "planned_chunks")?,
                     planned_frames: u64_of(row, "planned_frames")?,
                     in_flight_chunks: u64_of(row, "in_flight_chunks")?,

@@ -147,7 +147,7 @@ impl Dispatcher {
             });
         }
         for t in touched {
-            let _ = self.settle_tx.send(t);
+            self.settle_later(t);
         }
         if freed {
             self.feed_wake.notify_one();

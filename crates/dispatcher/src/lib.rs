@@ -216,6 +216,14 @@ impl Dispatcher {
         let _ = self.progress.send(p);
     }
 
+    /// Asks the settler to look at a turnover again. If the settler has stopped (shutdown),
+    /// nothing is lost: the next start settles every running turnover.
+    fn settle_later(&self, turnover_id: String) {
+        if let Err(e) = self.settle_tx.send(turnover_id) {
+            tracing::warn!(turnover_id = %e.0, "settler stopped; the turnover is settled at the next start");
+        }
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         (self.config.backoff * 2u32.saturating_pow(attempt.min(16))).min(self.config.max_backoff)
     }
@@ -279,7 +287,7 @@ impl Dispatcher {
                         tracing::info!(turnovers = ids.len(), "resuming running turnovers");
                     }
                     for id in ids {
-                        let _ = self.settle_tx.send(id);
+                        self.settle_later(id);
                     }
                     return;
                 }
@@ -315,7 +323,7 @@ impl Dispatcher {
             .await?;
         if let Some(n) = n {
             tracing::info!(turnover_id, chunks = n, "failed chunks planned again");
-            let _ = self.settle_tx.send(turnover_id.to_string());
+            self.settle_later(turnover_id.to_string());
             self.feed_wake.notify_one();
         }
         Ok(n)

@@ -32,7 +32,7 @@ impl Dispatcher {
                     self.metrics.catalog_errors.inc();
                     tracing::warn!(turnover_id, error = %e, "settling failed, retrying");
                     tokio::time::sleep(self.backoff(failures)).await;
-                    let _ = self.settle_tx.send(turnover_id);
+                    self.settle_later(turnover_id);
                 } else {
                     failures = 0;
                 }
