@@ -98,7 +98,13 @@ impl Walker {
                 self.err(&p, "must not be empty");
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => match plain_text(s) {
+                Ok(()) => Some(s.clone()),
+                Err(reason) => {
+                    self.err(&p, reason);
+                    None
+                }
+            },
             Some(other) => {
                 self.err(&p, format!("expected a string, got {}", kind(other)));
                 None
@@ -170,7 +176,22 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn valid_name(s: &str) -> Result<(), String> {
+/// Free text (a production, a colour-space name, a filter value) may hold any printable
+/// character but no control character: a NUL cannot be stored in PostgreSQL text, and the
+/// others only ever arrive by mistake.
+pub fn plain_text(s: &str) -> Result<(), String> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "contains the control character U+{:04X}",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A turnover id or shot name: letters, digits, `_`, `-`, `.`, at most 128 characters, not
+/// starting with `.`.
+pub fn valid_name(s: &str) -> Result<(), String> {
     if s.len() > NAME_MAX {
         return Err(format!("longer than {NAME_MAX} characters"));
     }

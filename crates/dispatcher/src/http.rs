@@ -69,6 +69,30 @@ fn not_found(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, format!("no turnover {id:?}"))
 }
 
+/// The `{id}` of a turnover path. An id no turnover could have (a NUL, a space, 129
+/// characters) is answered 404 with the reason before the catalog is asked.
+struct TurnoverId(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TurnoverId {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match platefarm_core::validate::valid_name(&id) {
+            Ok(()) => Ok(TurnoverId(id)),
+            Err(reason) => Err(error(
+                StatusCode::NOT_FOUND,
+                format!("no turnover {id:?}: not a valid turnover id ({reason})"),
+            )),
+        }
+    }
+}
+
 /// Constant-time comparison, so response timing does not reveal the token.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -146,7 +170,12 @@ async fn list(
     };
     for (k, v) in &q {
         match k.as_str() {
-            "production" => filter.production = Some(v.clone()),
+            "production" => match platefarm_core::validate::plain_text(v) {
+                Ok(()) => filter.production = Some(v.clone()),
+                Err(reason) => {
+                    return error(StatusCode::BAD_REQUEST, format!("production {v:?} {reason}"))
+                }
+            },
             "state" => match v.parse::<TurnoverState>() {
                 Ok(s) => filter.state = Some(s),
                 Err(_) => {
@@ -209,7 +238,7 @@ pub async fn detail(d: &Dispatcher, id: &str) -> Result<Option<Value>, CatalogEr
     Ok(Some(v))
 }
 
-async fn status(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+async fn status(State(d): State<Arc<Dispatcher>>, TurnoverId(id): TurnoverId) -> Response {
     match detail(&d, &id).await {
         Ok(Some(v)) => Json(v).into_response(),
         Ok(None) => not_found(&id),
@@ -217,7 +246,7 @@ async fn status(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Res
     }
 }
 
-async fn chunks(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+async fn chunks(State(d): State<Arc<Dispatcher>>, TurnoverId(id): TurnoverId) -> Response {
     match d.catalog().turnover(&id).await {
         Ok(None) => return not_found(&id),
         Err(e) => return catalog_error(e),
@@ -229,7 +258,7 @@ async fn chunks(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Res
     }
 }
 
-async fn cancel(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+async fn cancel(State(d): State<Arc<Dispatcher>>, TurnoverId(id): TurnoverId) -> Response {
     match d.cancel(&id).await {
         Ok(Some(n)) => {
             Json(json!({"turnover_id": id, "state": "cancelled", "chunks_cancelled": n}))
@@ -240,7 +269,7 @@ async fn cancel(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Res
     }
 }
 
-async fn retry_failed(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+async fn retry_failed(State(d): State<Arc<Dispatcher>>, TurnoverId(id): TurnoverId) -> Response {
     match d.retry_failed(&id).await {
         Ok(Some(n)) => Json(json!({"turnover_id": id, "chunks_retried": n})).into_response(),
         Ok(None) => not_found(&id),
@@ -250,7 +279,7 @@ async fn retry_failed(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) 
 
 /// Server-sent events: a `snapshot` (the turnover's summary) first, then one `progress` event
 /// per change of this turnover; the stream ends after the turnover's final state.
-async fn events(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+async fn events(State(d): State<Arc<Dispatcher>>, TurnoverId(id): TurnoverId) -> Response {
     use futures_util::StreamExt;
     let rx = d.subscribe();
     let summary = match d.catalog().turnover(&id).await {

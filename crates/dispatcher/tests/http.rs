@@ -204,6 +204,27 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
         assert!(r["error"].as_str().unwrap().contains("bogus"));
         let (s, _) = api.call("GET", "/v1/turnovers?colour=1", b"");
         assert_eq!(s, 400);
+        // A NUL cannot be stored or searched in PostgreSQL text: refused before the catalog.
+        let (s, r) = api.call("GET", "/v1/turnovers?production=a%00b", b"");
+        assert_eq!(s, 400, "{r}");
+        assert!(r["error"].as_str().unwrap().contains("U+0000"), "{r}");
+        let (s, r) = api.call("GET", "/v1/turnovers/TO%00x/chunks", b"");
+        assert_eq!(s, 404, "{r}");
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap()
+                .contains("not a valid turnover id"),
+            "{r}"
+        );
+        let mut nul = turnover("TO-nul", 1, 4);
+        nul["production"] = json!("p\u{0}q");
+        let (s, r) = api.call("POST", "/v1/turnovers", nul.to_string().as_bytes());
+        assert_eq!(s, 422, "{r}");
+        assert!(
+            problem_paths(&r).contains(&"$.production".to_string()),
+            "{r}"
+        );
         let (s, chunks) = api.call("GET", "/v1/turnovers/TO-http/chunks", b"");
         assert_eq!((s, chunks.as_array().unwrap().len()), (200, 1));
         for (method, path) in [
@@ -262,7 +283,7 @@ async fn every_route_answers_with_the_right_status_and_a_message() {
             "{metrics}"
         );
         assert!(
-            metrics.contains("platefarm_dispatcher_turnovers_rejected_total 3"),
+            metrics.contains("platefarm_dispatcher_turnovers_rejected_total 4"),
             "{metrics}"
         );
         let (s, _) = platefarm_testkit::http(a.addr, "GET", "/health/livez", b"");

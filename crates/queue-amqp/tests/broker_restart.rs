@@ -1,5 +1,7 @@
 //! A consumer loop and a publisher behind `Retrying<AmqpQueue>` ride out a restart of a broker
-//! node of the test's own: every message is consumed at least once and acked exactly once.
+//! node of the test's own: every message is consumed and acked at least once, and only the
+//! deliveries the consumer held when the node stopped can come round a second time (an AMQP
+//! ack is not confirmed, so one written just before the stop may never have reached it).
 
 use platefarm_queue::{QueueError, QueueSpec, RetryPolicy, Retrying, WorkQueue};
 use platefarm_queue_amqp::{AmqpConfig, AmqpQueue};
@@ -11,6 +13,7 @@ use std::time::Duration;
 const BEFORE: u32 = 150;
 const DURING: u32 = 50;
 const TOTAL: u32 = BEFORE + DURING;
+const PREFETCH: u16 = 10;
 
 #[derive(Default)]
 struct Tally {
@@ -78,7 +81,7 @@ async fn consume_and_publish_survive_a_broker_restart() {
     let consumer = {
         let (q, tally) = (q.clone(), tally.clone());
         tokio::spawn(async move {
-            let mut c = q.consume("work", 10).await?;
+            let mut c = q.consume("work", PREFETCH).await?;
             loop {
                 if tally.lock().unwrap().acked.len() as u32 == TOTAL {
                     return Ok::<_, QueueError>(());
@@ -147,13 +150,17 @@ async fn consume_and_publish_survive_a_broker_restart() {
             t.received.get(&id).copied().unwrap_or(0) >= 1,
             "msg-{id} never consumed"
         );
-        assert_eq!(
-            t.acked.get(&id).copied(),
-            Some(1),
-            "msg-{id} acked exactly once"
+        assert!(
+            t.acked.get(&id).copied().unwrap_or(0) >= 1,
+            "msg-{id} never acked"
         );
     }
     assert_eq!(t.acked.len() as u32, TOTAL);
+    let acked_twice = t.acked.values().filter(|&&n| n > 1).count();
+    assert!(
+        acked_twice <= PREFETCH as usize,
+        "{acked_twice} messages acked twice: more than the {PREFETCH} held at the restart"
+    );
     assert!(
         counter(&registry, "platefarm_queue_reconnects_total") >= 1,
         "the consumer was re-created"
@@ -163,7 +170,7 @@ async fn consume_and_publish_survive_a_broker_restart() {
     let dead = q.depth("work.dead").await.unwrap();
     assert_eq!(dead.ready, 0, "nothing dead-lettered: {dead:?}");
     eprintln!(
-        "restart: {acked_while_down} acked before it, {} deliveries for {TOTAL} messages, {} acks lost to the restart, {} retries",
+        "restart: {acked_while_down} acked before it, {} deliveries for {TOTAL} messages, {} acks lost to the restart, {acked_twice} acked twice, {} retries",
         t.received.values().sum::<u32>(),
         t.lost_acks,
         counter(&registry, "platefarm_queue_retries_total")
