@@ -66,6 +66,7 @@ pub async fn run_all(cat: &dyn Catalog, run: &str) {
     concurrent_duplicate_submissions(cat, run).await;
     result_before_the_publish_is_recorded(cat, run).await;
     cancel_and_retry(cat, run).await;
+    large_batches_apply_in_order(cat, run).await;
     cat.ping().await.expect("ping");
 }
 
@@ -211,6 +212,13 @@ async fn lifecycle(cat: &dyn Catalog, run: &str) {
         [output("plates/SH010/SH010.0001001.exr")]
     );
     assert!(cat.outputs(&id, Some("SH020")).await.unwrap().is_empty());
+    assert_eq!(
+        cat.output_keys_by_shot(&id).await.unwrap(),
+        BTreeMap::from([(
+            "SH010".to_string(),
+            vec!["plates/SH010/SH010.0001001.exr".to_string()]
+        )])
+    );
 
     // Shot SH010 still has chunk 2 in flight: nothing to deliver yet.
     assert!(cat.deliveries_due(Some(&id)).await.unwrap().is_empty());
@@ -437,4 +445,64 @@ async fn cancel_and_retry(cat: &dyn Catalog, run: &str) {
     );
     assert_eq!(cat.cancel("no-such", at(8)).await.unwrap(), None);
     assert_eq!(cat.retry_failed("no-such", at(8)).await.unwrap(), None);
+}
+
+/// A batch holds each chunk's events in the order they came (started, then done — or a
+/// redelivered duplicate after the done) and spans more rows than one statement carries.
+async fn large_batches_apply_in_order(cat: &dyn Catalog, run: &str) {
+    let id = format!("{run}-big");
+    let shots = [ShotFrames {
+        shot_idx: 0,
+        shot_name: "SH010".into(),
+        frames: FrameRange::new(1, 1200).unwrap(),
+    }];
+    let planned = plan_chunks(&id, &shots, 1).expect("plan");
+    cat.insert_turnover(&new_turnover(&id, &format!("{run}-prod"), 5), &planned)
+        .await
+        .unwrap();
+    let next = cat.next_planned(&id, 2000).await.unwrap();
+    assert_eq!(next.len(), 1200);
+    let published: Vec<(String, u32)> = next
+        .iter()
+        .map(|c| (c.chunk_id.clone(), c.next_generation))
+        .collect();
+    cat.mark_published(&published, at(30)).await.unwrap();
+    assert_eq!(cat.state_counts(&id).await.unwrap().pending, 1200);
+    let key = |i: usize| format!("plates/SH010/SH010.{:07}.exr", i + 1);
+    let mut batch = Vec::new();
+    for (i, c) in next.iter().enumerate() {
+        batch.push(update(&c.chunk_id, 1, ChunkChange::Started));
+        batch.push(update(
+            &c.chunk_id,
+            1,
+            ChunkChange::Done {
+                outputs: vec![output(&key(i))],
+            },
+        ));
+        if i % 3 == 0 {
+            // A redelivered started event after the done changes nothing.
+            batch.push(update(&c.chunk_id, 1, ChunkChange::Started));
+        }
+    }
+    let applied = cat.apply(&batch).await.unwrap();
+    assert_eq!(applied.len(), batch.len());
+    let mut changed = 0;
+    for (u, a) in batch.iter().zip(&applied) {
+        if a.changed {
+            changed += 1;
+            assert_eq!(a.state, u.change.state());
+            assert_eq!(a.turnover_id.as_deref(), Some(id.as_str()));
+            assert_eq!(a.n_frames, 1);
+        }
+    }
+    assert_eq!(
+        changed, 2400,
+        "every started and done applies, no duplicate"
+    );
+    let rows = cat.chunks(&id).await.unwrap();
+    assert!(rows.iter().all(|r| r.state == ChunkState::Done));
+    let outputs = cat.outputs(&id, None).await.unwrap();
+    assert_eq!(outputs.len(), 1200);
+    assert_eq!(outputs[0].key, key(0));
+    assert_eq!(cat.turnover(&id).await.unwrap().unwrap().frames_done, 1200);
 }

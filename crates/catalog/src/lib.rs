@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use platefarm_core::{
     ChunkSpec, ChunkState, DeliveryState, FrameRange, OutputFile, StateCounts, TurnoverState,
 };
+use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -197,6 +198,17 @@ pub enum ChunkChange {
     Failed { reason: String },
 }
 
+impl ChunkChange {
+    /// The state the chunk is in once this change is applied.
+    pub fn state(&self) -> ChunkState {
+        match self {
+            ChunkChange::Started => ChunkState::Running,
+            ChunkChange::Done { .. } => ChunkState::Done,
+            ChunkChange::Failed { .. } => ChunkState::Failed,
+        }
+    }
+}
+
 /// What applying one update did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -234,6 +246,11 @@ pub trait Catalog: Send + Sync + 'static {
         turnover_id: &str,
         shot: Option<&str>,
     ) -> Result<Vec<OutputFile>, CatalogError>;
+    /// The output keys of every shot of a turnover in one query, each shot's sorted.
+    async fn output_keys_by_shot(
+        &self,
+        turnover_id: &str,
+    ) -> Result<BTreeMap<String, Vec<String>>, CatalogError>;
     /// Most recent first.
     async fn list_turnovers(
         &self,

@@ -5,6 +5,7 @@
 use crate::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 pub struct SqlCatalog {
@@ -29,6 +30,28 @@ impl Default for CatalogOptions {
 
 const PENDING: &str = "('planned', 'published', 'running')";
 const IN_FLIGHT: &str = "('published', 'running')";
+/// Rows per multi-row statement: far below SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// parameters at seven columns a row.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `($first, …), (…)`: `rows` tuples of `cols` placeholders numbered from `first`.
+fn value_rows(rows: usize, cols: usize, first: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&format!("${}", first + r * cols + c));
+        }
+        s.push(')');
+    }
+    s
+}
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -355,6 +378,25 @@ impl Catalog for SqlCatalog {
             .collect()
     }
 
+    async fn output_keys_by_shot(
+        &self,
+        turnover_id: &str,
+    ) -> Result<BTreeMap<String, Vec<String>>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT shot, object_key FROM outputs WHERE turnover_id = $1 ORDER BY shot, object_key",
+        )
+        .bind(turnover_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in &rows {
+            out.entry(row.try_get("shot")?)
+                .or_default()
+                .push(row.try_get("object_key")?);
+        }
+        Ok(out)
+    }
+
     async fn list_turnovers(
         &self,
         filter: &TurnoverFilter,
@@ -460,88 +502,137 @@ impl Catalog for SqlCatalog {
         at: DateTime<Utc>,
     ) -> Result<(), CatalogError> {
         let mut tx = self.pool.begin().await?;
-        for (chunk_id, generation) in chunks {
-            sqlx::query(
-                "UPDATE chunks SET state = 'published', generation = $1, updated_at = $2
-                 WHERE chunk_id = $3 AND state = 'planned'",
-            )
-            .bind(*generation as i64)
-            .bind(ts(at))
-            .bind(chunk_id)
-            .execute(&mut *tx)
-            .await?;
+        for part in chunks.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "WITH v(chunk_id, generation) AS (VALUES {})
+                 UPDATE chunks SET state = 'published', generation = v.generation, updated_at = $1
+                 FROM v WHERE chunks.chunk_id = v.chunk_id AND chunks.state = 'planned'",
+                value_rows(part.len(), 2, 2)
+            );
+            let mut q = sqlx::query(&sql).bind(ts(at));
+            for (chunk_id, generation) in part {
+                q = q.bind(chunk_id).bind(*generation as i64);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
+    /// Applies the batch as if one update after the other, in a few statements: the k-th
+    /// update of each chunk goes in round k (one `UPDATE … FROM (VALUES …)` per round, as a
+    /// chunk's rows are independent of other chunks'), then every output in one upsert.
     async fn apply(&self, updates: &[ChunkUpdate]) -> Result<Vec<Applied>, CatalogError> {
+        let mut out: Vec<Applied> = updates
+            .iter()
+            .map(|u| Applied {
+                changed: false,
+                state: u.change.state(),
+                turnover_id: None,
+                shot: None,
+                n_frames: 0,
+            })
+            .collect();
+        let mut rounds: Vec<Vec<usize>> = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, u) in updates.iter().enumerate() {
+            let k = seen.entry(u.chunk_id.as_str()).or_default();
+            if rounds.len() <= *k {
+                rounds.push(Vec::new());
+            }
+            rounds[*k].push(i);
+            *k += 1;
+        }
+        // (turnover, key) → (shot, chunk, file): the last write of a key wins, as it would one
+        // statement at a time, and one upsert never touches a row twice.
+        let mut outputs: BTreeMap<(String, &str), (String, &str, &OutputFile)> = BTreeMap::new();
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(updates.len());
-        for u in updates {
-            let (state, detail) = match &u.change {
-                ChunkChange::Started => (ChunkState::Running, None),
-                ChunkChange::Done { .. } => (ChunkState::Done, None),
-                ChunkChange::Failed { reason } => (ChunkState::Failed, Some(reason.as_str())),
-            };
-            let row = sqlx::query(&format!(
+        for round in &rounds {
+            for part in round.chunks(ROWS_PER_STATEMENT) {
                 // A worker can report before the feeder recorded the publish (publish first,
                 // record second): a `planned` chunk whose next generation is the event's is
                 // taken as published.
-                "UPDATE chunks SET state = $1, worker_id = $2, attempts = $3, updated_at = $4, detail = $5, generation = $7
-                 WHERE chunk_id = $6 AND ((generation = $7 AND state IN {IN_FLIGHT})
-                                          OR (generation + 1 = $7 AND state = 'planned'))
-                 RETURNING turnover_id, shot, frame_start, frame_end"
-            ))
-            .bind(state.as_str())
-            .bind(&u.worker_id)
-            .bind(u.attempts as i64)
-            .bind(ts(u.at))
-            .bind(detail)
-            .bind(&u.chunk_id)
-            .bind(u.generation as i64)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                out.push(Applied {
-                    changed: false,
-                    state,
-                    turnover_id: None,
-                    shot: None,
-                    n_frames: 0,
-                });
-                continue;
-            };
-            let turnover_id: String = row.try_get("turnover_id")?;
-            let shot: String = row.try_get("shot")?;
-            let n_frames =
-                (row.try_get::<i64, _>("frame_end")? - row.try_get::<i64, _>("frame_start")? + 1)
+                let sql = format!(
+                    "WITH v(chunk_id, state, worker_id, attempts, updated_at, detail, generation) AS (VALUES {})
+                     UPDATE chunks SET state = v.state, worker_id = v.worker_id, attempts = v.attempts,
+                       updated_at = v.updated_at, detail = v.detail, generation = v.generation
+                     FROM v
+                     WHERE chunks.chunk_id = v.chunk_id
+                       AND ((chunks.generation = v.generation AND chunks.state IN {IN_FLIGHT})
+                            OR (chunks.generation + 1 = v.generation AND chunks.state = 'planned'))
+                     RETURNING chunks.chunk_id, chunks.turnover_id, chunks.shot, chunks.frame_start, chunks.frame_end",
+                    value_rows(part.len(), 7, 1)
+                );
+                let mut q = sqlx::query(&sql);
+                for &i in part {
+                    let u = &updates[i];
+                    let detail = match &u.change {
+                        ChunkChange::Failed { reason } => Some(reason.clone()),
+                        _ => None,
+                    };
+                    q = q
+                        .bind(u.chunk_id.clone())
+                        .bind(u.change.state().as_str())
+                        .bind(u.worker_id.clone())
+                        .bind(u.attempts as i64)
+                        .bind(ts(u.at))
+                        .bind(detail)
+                        .bind(u.generation as i64);
+                }
+                let mut changed: HashMap<String, (String, String, u64)> = HashMap::new();
+                for row in q.fetch_all(&mut *tx).await? {
+                    let n_frames = (row.try_get::<i64, _>("frame_end")?
+                        - row.try_get::<i64, _>("frame_start")?
+                        + 1)
                     .max(0) as u64;
-            if let ChunkChange::Done { outputs } = &u.change {
-                for o in outputs {
-                    sqlx::query(
-                        "INSERT INTO outputs (turnover_id, shot, chunk_id, object_key, size, xxh64)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (turnover_id, object_key)
-                         DO UPDATE SET size = excluded.size, xxh64 = excluded.xxh64, chunk_id = excluded.chunk_id",
-                    )
-                    .bind(&turnover_id)
-                    .bind(&shot)
-                    .bind(&u.chunk_id)
-                    .bind(&o.key)
-                    .bind(o.size as i64)
-                    .bind(&o.xxh64)
-                    .execute(&mut *tx)
-                    .await?;
+                    changed.insert(
+                        row.try_get("chunk_id")?,
+                        (row.try_get("turnover_id")?, row.try_get("shot")?, n_frames),
+                    );
+                }
+                for &i in part {
+                    let u = &updates[i];
+                    let Some((turnover_id, shot, n_frames)) = changed.remove(&u.chunk_id) else {
+                        continue;
+                    };
+                    if let ChunkChange::Done { outputs: files } = &u.change {
+                        for o in files {
+                            outputs.insert(
+                                (turnover_id.clone(), o.key.as_str()),
+                                (shot.clone(), u.chunk_id.as_str(), o),
+                            );
+                        }
+                    }
+                    out[i] = Applied {
+                        changed: true,
+                        state: u.change.state(),
+                        turnover_id: Some(turnover_id),
+                        shot: Some(shot),
+                        n_frames,
+                    };
                 }
             }
-            out.push(Applied {
-                changed: true,
-                state,
-                turnover_id: Some(turnover_id),
-                shot: Some(shot),
-                n_frames,
-            });
+        }
+        let outputs: Vec<_> = outputs.into_iter().collect();
+        for part in outputs.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO outputs (turnover_id, shot, chunk_id, object_key, size, xxh64)
+                 VALUES {}
+                 ON CONFLICT (turnover_id, object_key)
+                 DO UPDATE SET size = excluded.size, xxh64 = excluded.xxh64, chunk_id = excluded.chunk_id",
+                value_rows(part.len(), 6, 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((turnover_id, key), (shot, chunk_id, o)) in part {
+                q = q
+                    .bind(turnover_id.clone())
+                    .bind(shot.clone())
+                    .bind(chunk_id.to_string())
+                    .bind(key.to_string())
+                    .bind(o.size as i64)
+                    .bind(o.xxh64.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(out)

@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use platefarm_catalog::{CatalogError, TurnoverFilter};
 use platefarm_core::{ChunkState, TurnoverState};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Request bodies larger than this are refused (413) before parsing.
@@ -226,10 +226,9 @@ pub async fn detail(d: &Dispatcher, id: &str) -> Result<Option<Value>, CatalogEr
                    "worker_id": c.worker_id})
         })
         .collect();
-    let mut outputs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut outputs = cat.output_keys_by_shot(id).await?;
     for s in &shots {
-        let keys = cat.outputs(id, Some(&s.shot)).await?;
-        outputs.insert(s.shot.clone(), keys.into_iter().map(|o| o.key).collect());
+        outputs.entry(s.shot.clone()).or_default();
     }
     let mut v = serde_json::to_value(&summary).expect("summaries serialise");
     v["shots"] = serde_json::to_value(&shots).expect("shots serialise");
