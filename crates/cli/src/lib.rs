@@ -1,6 +1,7 @@
 //! The `platefarm` command as a library (so tests drive exactly what users run): the embedded
 //! farm, the sample generator, the demo and the standards tools' command glue.
 
+pub mod autoscaler;
 pub mod bench;
 pub mod client;
 pub mod commands;

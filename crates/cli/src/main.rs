@@ -140,6 +140,9 @@ enum Command {
     /// Benchmark the farm against RabbitMQ and a catalog: dispatch capacity (no-op chunks/s),
     /// farm efficiency (worker processes vs. the embedded farm) and API latency, ≥ 3 runs each.
     BenchFarm(BenchFarmArgs),
+    /// Scale workers to the backlog and the deadlines (spawns `platefarm worker` processes, or
+    /// serves the decision for KEDA).
+    Autoscaler(platefarm::autoscaler::AutoscalerArgs),
     /// Convert images or sequences between formats and colour spaces (like an oiiotool script).
     Convert(platefarm::convert::ConvertArgs),
     /// ASC Framing Decision List tools.
@@ -295,6 +298,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 "{} chunks failed",
                 report.summary.chunks.failed
             );
+        }
+        Command::Autoscaler(args) => {
+            platefarm::autoscaler::run(args, platefarm::farm::shutdown_signal()).await?;
         }
         Command::Sample { dir, frames } => {
             let path = platefarm::sample::write_sample_to(&dir, frames).await?;

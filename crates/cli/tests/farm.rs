@@ -7,45 +7,13 @@
 
 mod common;
 
-use common::farm::{serial, Farm, FarmOptions, TOKEN};
+use common::farm::{assert_every_frame_once, n, serial, Farm, FarmOptions, TOKEN};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(300);
-
-fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
-}
-
-/// Every frame delivered exactly once: each shot's outputs are its frames, each key once.
-fn assert_every_frame_once(farm: &Farm, status: &Value) {
-    assert_eq!(
-        n(&status["frames_done"]),
-        n(&status["frames_total"]),
-        "frames: {status}"
-    );
-    for shot in status["shots"].as_array().unwrap() {
-        let name = shot["shot"].as_str().unwrap();
-        let keys: Vec<&str> = status["outputs"][name]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k.as_str().unwrap())
-            .collect();
-        let unique: std::collections::BTreeSet<&&str> = keys.iter().collect();
-        assert_eq!(unique.len(), keys.len(), "{name}: a key twice");
-        if keys.len() as u64 != n(&shot["frames_total"]) {
-            farm.fail(&format!(
-                "{name}: {} outputs for {} frames",
-                keys.len(),
-                n(&shot["frames_total"])
-            ));
-        }
-        assert_eq!(shot["delivery"], "delivered", "{shot}");
-    }
-}
 
 /// Polls the farm's status until `pred` holds (or fails the test after `limit`).
 fn until(

@@ -6,6 +6,7 @@ pub mod clip;
 pub mod input_space;
 pub mod message;
 pub mod plan;
+pub mod scaling;
 pub mod schedule;
 pub mod state;
 pub mod turnover;

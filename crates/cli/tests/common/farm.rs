@@ -349,3 +349,35 @@ impl Drop for Farm {
         let _ = self.broker.take();
     }
 }
+
+pub fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// Every frame delivered exactly once: each shot's outputs are its frames, each key once.
+pub fn assert_every_frame_once(farm: &Farm, status: &Value) {
+    assert_eq!(
+        n(&status["frames_done"]),
+        n(&status["frames_total"]),
+        "frames: {status}"
+    );
+    for shot in status["shots"].as_array().unwrap() {
+        let name = shot["shot"].as_str().unwrap();
+        let keys: Vec<&str> = status["outputs"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        let unique: std::collections::BTreeSet<&&str> = keys.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "{name}: a key twice");
+        if keys.len() as u64 != n(&shot["frames_total"]) {
+            farm.fail(&format!(
+                "{name}: {} outputs for {} frames",
+                keys.len(),
+                n(&shot["frames_total"])
+            ));
+        }
+        assert_eq!(shot["delivery"], "delivered", "{shot}");
+    }
+}
