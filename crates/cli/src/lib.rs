@@ -12,3 +12,4 @@ pub mod farm;
 pub mod farm_bench;
 pub mod remote;
 pub mod sample;
+pub mod simulate;

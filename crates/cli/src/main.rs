@@ -143,6 +143,9 @@ enum Command {
     /// Scale workers to the backlog and the deadlines (spawns `platefarm worker` processes, or
     /// serves the decision for KEDA).
     Autoscaler(platefarm::autoscaler::AutoscalerArgs),
+    /// Simulate a day of the farm under our scaling policy, fixed fleets and KEDA's
+    /// queue-length rule; prints a table and writes an SVG plot.
+    Simulate(platefarm::simulate::SimulateArgs),
     /// Convert images or sequences between formats and colour spaces (like an oiiotool script).
     Convert(platefarm::convert::ConvertArgs),
     /// ASC Framing Decision List tools.
@@ -301,6 +304,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Autoscaler(args) => {
             platefarm::autoscaler::run(args, platefarm::farm::shutdown_signal()).await?;
+        }
+        Command::Simulate(args) => {
+            let outcomes = platefarm::simulate::run(&args)?;
+            print!("{}", platefarm::simulate::table(&outcomes, args.price));
+            println!("plot: {}", args.svg.display());
         }
         Command::Sample { dir, frames } => {
             let path = platefarm::sample::write_sample_to(&dir, frames).await?;
