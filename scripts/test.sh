@@ -15,7 +15,7 @@ wait_port() { # port seconds name
 
 # 1. Reference tools (LibRaw via rawpy, OpenEXR, ascmhl, OpenColorIO, asc-fdl, oiiotool).
 VENV="${PLATEFARM_VENV:-$HOME/.cache/platefarm/venv}"
-if ! "$VENV/bin/python" -c "import rawpy, OpenEXR, ascmhl, PyOpenColorIO, fdl, numpy, jsonschema, OpenImageIO, schemathesis" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import rawpy, OpenEXR, ascmhl, PyOpenColorIO, fdl, numpy, jsonschema, OpenImageIO, schemathesis, kubernetes_validate, yaml" 2>/dev/null; then
   log "creating the reference-tool venv at $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
@@ -34,8 +34,16 @@ if ! port_open 5672; then
   rabbitmq-server -detached || true
   wait_port 5672 120 RabbitMQ
 fi
-# Queue depth with unacknowledged messages comes from the management API (idempotent).
-rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || true
+# Queue depth with unacknowledged messages comes from the management API; the observability
+# test scrapes the broker's own metrics on :15692 (both idempotent).
+rabbitmq-plugins enable --quiet rabbitmq_management rabbitmq_prometheus >/dev/null 2>&1 || true
+
+# 2a. Prometheus and promtool (crates/cli/tests/observability.rs runs a real Prometheus).
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  log "installing Prometheus (server and promtool)"
+  apt-get install -y -qq prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
+fi
+# The Debian package starts a Prometheus service on :9090; the test runs its own.
 
 # 2b. s3s-fs, the S3 server the S3 store tests start (crates/testkit/src/s3.rs). 0.15+ needs a
 # newer rustc than ours; fall back to an unlocked install if the lock file no longer resolves.

@@ -71,6 +71,7 @@ impl Dispatcher {
         let backlog = self.catalog.backlog().await?;
         let in_flight: u64 = backlog.iter().map(|b| b.in_flight_chunks).sum();
         self.metrics.in_flight.set(in_flight as i64);
+        self.record_backlog(&backlog);
         let free = window.saturating_sub(in_flight);
         // Refill in steps of a quarter window: fewer, larger batches under load.
         if free == 0 || (in_flight > 0 && free * 4 < window) {
@@ -109,6 +110,36 @@ impl Dispatcher {
         self.metrics.in_flight.set((in_flight + n) as i64);
         tracing::debug!(chunks = n, window, "window refilled");
         Ok(n)
+    }
+
+    /// The backlog and deadline gauges, from the same catalog read the feeder schedules from.
+    fn record_backlog(&self, backlog: &[BacklogRow]) {
+        let m = &self.metrics;
+        m.backlog_chunks
+            .set(backlog.iter().map(|b| b.planned_chunks).sum::<u64>() as i64);
+        let frames_left = |b: &BacklogRow| b.planned_frames + b.in_flight_frames;
+        m.backlog_frames
+            .set(backlog.iter().map(frames_left).sum::<u64>() as i64);
+        let earliest = backlog
+            .iter()
+            .filter(|b| frames_left(b) > 0)
+            .filter_map(|b| b.deadline)
+            .min();
+        match earliest {
+            Some(due) => {
+                let frames: u64 = backlog
+                    .iter()
+                    .filter(|b| b.deadline == Some(due))
+                    .map(frames_left)
+                    .sum();
+                m.deadline.set(due.timestamp_millis() as f64 / 1000.0);
+                m.deadline_frames.set(frames as i64);
+            }
+            None => {
+                m.deadline.set(0.0);
+                m.deadline_frames.set(0);
+            }
+        }
     }
 
     async fn context(&self, turnover_id: &str) -> Result<Arc<TurnoverContext>, FeedError> {

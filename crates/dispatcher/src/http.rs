@@ -4,11 +4,13 @@
 //! limit; 422 with every field error), `GET /v1/turnovers[?production=&state=&limit=]`,
 //! `GET /v1/turnovers/{id}` (state, per-shot progress, failures with reasons, output keys),
 //! `GET …/{id}/chunks`, `POST …/{id}/cancel`, `POST …/{id}/retry-failed`, `GET …/{id}/events`
-//! (server-sent events) and `GET /v1/openapi.json`.
+//! (server-sent events) and `GET /v1/openapi.json`. Every answer is counted in
+//! `platefarm_dispatcher_http_requests_total` and timed by route *template* (`track`).
 
+use crate::metrics::{DispatcherMetrics, UNMATCHED_ROUTE};
 use crate::{Dispatcher, Progress, SubmitError};
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -27,6 +29,7 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// The API routes; with `token`, every `/v1` route except the OpenAPI document needs
 /// `Authorization: Bearer <token>`.
 pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
+    let metrics = dispatcher.metrics.clone();
     let api = Router::new()
         .route("/v1/turnovers", post(submit).get(list))
         .route("/v1/turnovers/{id}", get(status))
@@ -47,6 +50,29 @@ pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
         get(|| async { Json(crate::openapi::document()) }),
     )
     .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
+    // Outermost, so a 401 from the token check is counted too; `Router::layer` wraps each
+    // route, so the matched template is known here.
+    .layer(axum::middleware::from_fn_with_state(metrics, track))
+}
+
+/// Counts and times one request by its route template (never the raw path: ids stay out of
+/// label values).
+async fn track(State(metrics): State<DispatcherMetrics>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
+    let method = req.method().as_str().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    metrics.observe_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }
 
 fn error(status: StatusCode, message: String) -> Response {

@@ -324,3 +324,74 @@ async fn serving_a_public_address_without_a_token_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("without an API token"), "{err}");
 }
+
+/// API requests are counted and timed by route *template*, method and status class: a raw id
+/// never becomes a label value, a request without the token is counted, an unknown path is
+/// `unmatched`, and health and metrics scrapes are not API requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_requests_are_counted_by_route_template_and_status() {
+    let api = Arc::new(Api::start().await);
+    let a = api.clone();
+    let metrics = tokio::task::spawn_blocking(move || {
+        assert_eq!(a.call("GET", "/v1/turnovers/no-such-turnover", b"").0, 404);
+        assert_eq!(a.call("GET", "/v1/turnovers/no-such-turnover", b"").0, 404);
+        assert_eq!(a.call("GET", "/v1/turnovers", b"").0, 200);
+        assert_eq!(a.call("GET", "/nowhere/at-all", b"").0, 404);
+        let (status, _) = http_with(a.addr, "GET", "/v1/turnovers", &[], b"");
+        assert_eq!(status, 401);
+        let _ = http_with(a.addr, "GET", "/health/livez", &[], b"");
+        http_with(a.addr, "GET", "/metrics", &[], b"").1
+    })
+    .await
+    .unwrap();
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+    };
+    let requests = "platefarm_dispatcher_http_requests_total";
+    let seconds = "platefarm_dispatcher_http_request_duration_seconds";
+    let by_id = r#"route="/v1/turnovers/{id}""#;
+    assert_eq!(
+        value(&format!(
+            r#"{requests}{{method="GET",{by_id},status="4xx"}}"#
+        )),
+        2.0
+    );
+    assert_eq!(
+        value(&format!(
+            r#"{requests}{{method="GET",{by_id},status="5xx"}}"#
+        )),
+        0.0
+    );
+    assert_eq!(
+        value(&format!(
+            r#"{requests}{{method="GET",route="/v1/turnovers",status="2xx"}}"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        value(&format!(
+            r#"{requests}{{method="GET",route="/v1/turnovers",status="4xx"}}"#
+        )),
+        1.0,
+        "the 401 is counted"
+    );
+    assert_eq!(
+        value(&format!(
+            r#"{requests}{{method="GET",route="unmatched",status="4xx"}}"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        value(&format!(r#"{seconds}_count{{method="GET",{by_id}}}"#)),
+        2.0
+    );
+    assert!(
+        !metrics.contains("no-such-turnover") && !metrics.contains("nowhere"),
+        "a raw path became a label value:\n{metrics}"
+    );
+    assert!(!metrics.contains("route=\"/metrics\"") && !metrics.contains("/health"));
+    Arc::try_unwrap(api).ok().unwrap().stop().await;
+}

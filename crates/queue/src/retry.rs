@@ -61,6 +61,17 @@ impl Metrics {
             "platefarm_queue_reconnects_total",
             "Consumers re-created after their delivery stream failed retryably.",
         )?;
+        // Every `op` starts at 0, so a rate over one that never retried is 0, not absent.
+        for op in [
+            "declare",
+            "publish",
+            "publish_batch",
+            "consume",
+            "depth",
+            "ping",
+        ] {
+            retries.with_label_values(&[op]);
+        }
         registry.register(Box::new(retries.clone()))?;
         registry.register(Box::new(reconnects.clone()))?;
         Ok(Metrics {

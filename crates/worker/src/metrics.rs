@@ -1,6 +1,9 @@
-//! Worker metrics (`platefarm_worker_*`).
+//! Worker metrics (`platefarm_worker_*`). Every `outcome` starts at 0 so a ratio over one that
+//! has not happened yet is 0, not an absent series.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct WorkerMetrics {
@@ -13,6 +16,8 @@ pub struct WorkerMetrics {
     pub slots: IntGauge,
     /// Acks, requeues and rejects the broker did not take (the chunk is redelivered).
     pub settle_errors: IntCounter,
+    /// Unix time this worker started: its changes count restarts (a crash loop).
+    pub start_time: Gauge,
 }
 
 impl WorkerMetrics {
@@ -54,8 +59,23 @@ impl WorkerMetrics {
             "Acks, requeues and rejects the broker did not take (the chunk is redelivered)",
         )
         .expect("metric");
+        let start_time = Gauge::new(
+            "platefarm_worker_start_time_seconds",
+            "Unix time the worker started (its changes count restarts)",
+        )
+        .expect("metric");
+        start_time.set(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+        );
+        for outcome in ["done", "failed", "requeued", "rejected"] {
+            chunks.with_label_values(&[outcome]);
+        }
         for m in [
-            Box::new(slots.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(start_time.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(slots.clone()),
             Box::new(settle_errors.clone()),
             Box::new(frames_rendered.clone()),
             Box::new(frames_resumed.clone()),
@@ -75,6 +95,36 @@ impl WorkerMetrics {
             busy,
             slots,
             settle_errors,
+            start_time,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_start_at_zero_and_the_start_time_is_set() {
+        let registry = Registry::new();
+        let m = WorkerMetrics::new(&registry);
+        for outcome in ["done", "failed", "requeued", "rejected"] {
+            assert_eq!(m.chunks.with_label_values(&[outcome]).get(), 0);
+        }
+        let families = registry.gather();
+        let outcomes = families
+            .iter()
+            .find(|f| f.name() == "platefarm_worker_chunks_total")
+            .map(|f| f.get_metric().len());
+        assert_eq!(
+            outcomes,
+            Some(4),
+            "every outcome is exposed before it happens"
+        );
+        assert!(
+            m.start_time.get() > 1.6e9,
+            "a Unix time: {}",
+            m.start_time.get()
+        );
     }
 }

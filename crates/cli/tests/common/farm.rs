@@ -57,6 +57,8 @@ pub struct Farm {
     pub workers: Vec<Child>,
     /// `worker-<n>` of each entry of `workers`.
     worker_ids: Vec<usize>,
+    /// `host:port` of every worker's /metrics and /health, in start order (killed ones too).
+    pub worker_metrics: Vec<String>,
     n_started: usize,
     n_logs: usize,
     pub opts: FarmOptions,
@@ -66,7 +68,7 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_platefarm"))
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -117,6 +119,7 @@ impl Farm {
             dispatcher: None,
             workers: Vec::new(),
             worker_ids: Vec::new(),
+            worker_metrics: Vec::new(),
             n_started: 0,
             n_logs: 0,
             opts,
@@ -163,15 +166,24 @@ impl Farm {
         let log = self.log_file("worker");
         let n = self.n_started;
         self.n_started += 1;
+        let listen = format!("127.0.0.1:{}", free_port());
         let child = self
             .command()
-            .args(["worker", "--threads", "1", "--worker-id"])
+            .args([
+                "worker",
+                "--threads",
+                "1",
+                "--listen",
+                &listen,
+                "--worker-id",
+            ])
             .arg(format!("worker-{n}"))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start platefarm worker");
         let pid = child.id();
+        self.worker_metrics.push(listen);
         self.workers.push(child);
         self.worker_ids.push(n);
         pid
