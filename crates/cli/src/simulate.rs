@@ -339,9 +339,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<Vec<Outcome>> {
             break;
         }
     }
-    if !smallest
+    if smallest
         .as_ref()
-        .is_some_and(|o| o.name == Policy::Fixed(2).name())
+        .is_none_or(|o| o.name != Policy::Fixed(2).name())
     {
         outcomes.push(simulate(&Policy::Fixed(2), args));
     }
@@ -492,7 +492,12 @@ mod tests {
         );
         // A fixed fleet of 1 cannot meet the VFX deadline; ours can.
         assert!(simulate(&Policy::Fixed(1), &a).deadline_misses > 0);
-        assert_eq!(first.deadline_misses, 0, "{}", table(&[first.clone()], 0.4));
+        assert_eq!(
+            first.deadline_misses,
+            0,
+            "{}",
+            table(std::slice::from_ref(&first), 0.4)
+        );
         // At night nothing runs under our policy.
         assert!(first
             .series
