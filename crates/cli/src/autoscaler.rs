@@ -257,7 +257,9 @@ impl Actuator for ProcessActuator {
                 Ok(_) => {}
                 Err(_) => {
                     tracing::warn!(pid = ?c.id(), "worker did not stop within 300 s; killing it");
-                    let _ = c.kill().await;
+                    if let Err(e) = c.kill().await {
+                        tracing::error!(pid = ?c.id(), error = %e, "cannot kill a worker");
+                    }
                 }
             }
         }
@@ -483,8 +485,13 @@ pub async fn run(
     }
     tracing::info!("stopping: workers finish what they hold");
     actuator.shutdown().await;
+    // The server may already have ended (its error is reported just below).
     let _ = stop_http.send(());
-    let _ = server.await;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the autoscaler's HTTP server failed"),
+        Err(e) => tracing::error!(error = %e, "the autoscaler's HTTP server panicked"),
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::farm::{assert_every_frame_once, serial, Farm, FarmOptions};
+use common::farm::{assert_every_frame_once, free_port, serial, Farm, FarmOptions};
 use serde_json::Value;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -91,11 +91,7 @@ async fn scales_from_zero_to_the_work_and_back_to_zero() {
         ..FarmOptions::default()
     })
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = std::fs::File::create(farm.dir.path().join("autoscaler.log")).unwrap();
     let child = farm
         .command()
