@@ -18,6 +18,7 @@ use platefarm_core::{
 use platefarm_dispatcher::{Dispatcher, DispatcherConfig};
 use platefarm_queue::{Delivery, FarmQueues, WorkQueue};
 use platefarm_store::{LocalStore, ObjectStore};
+use platefarm_worker::EventPublisher;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -360,13 +361,15 @@ async fn noop_consumer(
     let mut consumer = queue
         .consume(&queues.chunks, slots.min(u16::MAX as usize) as u16)
         .await?;
+    // As a worker does: one publisher packs the events of every slot.
+    let events = EventPublisher::start(queue.clone(), queues.events.clone(), 256);
     let mut held = FuturesUnordered::new();
     tokio::pin!(stopped);
     loop {
         tokio::select! {
             _ = &mut stopped => break,
             d = consumer.next(), if held.len() < slots => {
-                held.push(noop_chunk(queue.as_ref(), &queues.events, &worker_id, d?));
+                held.push(noop_chunk(&events, &worker_id, d?));
             }
             Some(r) = held.next() => r?,
         }
@@ -378,12 +381,7 @@ async fn noop_consumer(
     Ok(())
 }
 
-async fn noop_chunk(
-    queue: &dyn WorkQueue,
-    events: &str,
-    worker_id: &str,
-    d: Delivery,
-) -> anyhow::Result<()> {
+async fn noop_chunk(events: &EventPublisher, worker_id: &str, d: Delivery) -> anyhow::Result<()> {
     let msg = ChunkMessage::decode(&d.payload)?;
     let event = |outcome| ResultEvent {
         version: WIRE_VERSION,
@@ -395,9 +393,7 @@ async fn noop_chunk(
         outcome,
         render_seconds: 0.0,
     };
-    queue
-        .publish(events, event(ChunkOutcome::Started).encode())
-        .await?;
+    events.publish(event(ChunkOutcome::Started)).await?;
     let outputs = msg
         .frames
         .frames()
@@ -407,8 +403,8 @@ async fn noop_chunk(
             xxh64: "ef46db3751d8e999".into(),
         })
         .collect();
-    queue
-        .publish(events, event(ChunkOutcome::Done { outputs }).encode())
+    events
+        .publish(event(ChunkOutcome::Done { outputs }))
         .await?;
     d.ack().await?;
     Ok(())

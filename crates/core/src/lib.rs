@@ -14,7 +14,10 @@ pub mod validate;
 
 pub use clip::{ClipPattern, ClipPatternError};
 pub use input_space::{resolve_input_space, AmfInput, InputKind, InputSpaceError};
-pub use message::{ChunkMessage, ChunkOutcome, DecodeError, OutputFile, ResultEvent, WIRE_VERSION};
+pub use message::{
+    decode_results, ChunkMessage, ChunkOutcome, DecodeError, OutputFile, ResultBatch, ResultEvent,
+    WIRE_VERSION,
+};
 pub use plan::{plan_chunks, ChunkSpec, PlanError, ShotFrames};
 pub use schedule::{pick_chunks, Pick, TurnoverBacklog};
 pub use state::{ChunkState, DeliveryState, StateCounts, TurnoverState};

@@ -121,6 +121,59 @@ impl ResultEvent {
     }
 }
 
+/// Several result events in one broker message: a worker with many render slots packs the
+/// events its slots produce while the previous message awaits its confirm, so the broker
+/// stores one message for many events. `{"version":1,"events":[…]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultBatch {
+    pub version: u32,
+    pub events: Vec<ResultEvent>,
+}
+
+impl ResultBatch {
+    pub fn encode(events: &[ResultEvent]) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            version: u32,
+            events: &'a [ResultEvent],
+        }
+        serde_json::to_vec(&Out {
+            version: WIRE_VERSION,
+            events,
+        })
+        .expect("result batches serialise")
+    }
+}
+
+/// The events of one message on the events queue: a `ResultBatch`, or a single `ResultEvent`
+/// (what workers of earlier builds publish; both share the queue during a rolling update).
+pub fn decode_results(bytes: &[u8]) -> Result<Vec<ResultEvent>, DecodeError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        version: u32,
+        #[serde(default)]
+        events: Option<Vec<ResultEvent>>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| DecodeError::Malformed {
+        what: "result",
+        source,
+    })?;
+    match probe.events {
+        Some(events) => {
+            let newest = events.iter().map(|e| e.version).chain([probe.version]);
+            if let Some(got) = newest.filter(|v| *v > WIRE_VERSION).max() {
+                return Err(DecodeError::TooNew {
+                    what: "result batch",
+                    got,
+                });
+            }
+            Ok(events)
+        }
+        None => ResultEvent::decode(bytes).map(|e| vec![e]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +216,27 @@ mod tests {
             render_seconds: 0.5,
         };
         assert_eq!(ResultEvent::decode(&e.encode()).unwrap(), e);
+        // A single event and a batch both decode as the events queue carries them.
+        assert_eq!(decode_results(&e.encode()).unwrap(), vec![e.clone()]);
+        let mut started = e.clone();
+        started.outcome = ChunkOutcome::Started;
+        let batch = ResultBatch::encode(&[started.clone(), e.clone()]);
+        assert_eq!(decode_results(&batch).unwrap(), vec![started, e.clone()]);
+        let newer = String::from_utf8_lossy(&ResultBatch::encode(&[e])).replacen(
+            "\"version\":1",
+            "\"version\":2",
+            1,
+        );
+        assert!(matches!(
+            decode_results(newer.as_bytes()),
+            Err(DecodeError::TooNew { got: 2, .. })
+        ));
+        assert!(matches!(
+            decode_results(br#"{"version":1,"events":[{"chunk_id":3}]}"#),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(decode_results(br#"{"version":1,"events":[]}"#)
+            .unwrap()
+            .is_empty());
     }
 }

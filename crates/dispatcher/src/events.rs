@@ -5,9 +5,10 @@
 
 use crate::{Dispatcher, Progress};
 use platefarm_catalog::{ChunkChange, ChunkUpdate};
-use platefarm_core::{ChunkMessage, ChunkOutcome, ChunkState, ResultEvent};
+use platefarm_core::{decode_results, ChunkMessage, ChunkOutcome, ChunkState};
 use platefarm_queue::{Consumer, Delivery, QueueError};
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 impl Dispatcher {
@@ -76,9 +77,9 @@ impl Dispatcher {
         let mut updates = Vec::with_capacity(batch.len());
         let mut keep = Vec::with_capacity(batch.len());
         for d in batch {
-            match self.to_update(&d, dead_chunks, now) {
+            match self.to_updates(&d, dead_chunks, now) {
                 Ok(u) => {
-                    updates.push(u);
+                    updates.extend(u);
                     keep.push(d);
                 }
                 Err(reason) => {
@@ -91,6 +92,7 @@ impl Dispatcher {
             }
         }
         if updates.is_empty() {
+            self.ack_all(keep).await;
             return;
         }
         let mut attempt = 0;
@@ -106,15 +108,9 @@ impl Dispatcher {
                 }
             }
         };
-        for d in keep {
-            if let Err(e) = d.ack().await {
-                // The broker redelivers it; the catalog ignores the duplicate.
-                self.metrics.ack_errors.inc();
-                tracing::warn!(error = %e, "event ack failed");
-            }
-        }
+        self.ack_all(keep).await;
         let mut touched = BTreeSet::new();
-        let mut freed = false;
+        let mut freed = 0u64;
         for (u, a) in updates.iter().zip(&applied) {
             if !a.changed {
                 self.metrics.duplicate_events.inc();
@@ -124,7 +120,7 @@ impl Dispatcher {
                 continue;
             };
             if a.state.is_terminal() {
-                freed = true;
+                freed += 1;
                 self.metrics
                     .chunks_finished
                     .with_label_values(&[a.state.as_str()])
@@ -149,17 +145,32 @@ impl Dispatcher {
         for t in touched {
             self.settle_later(t);
         }
-        if freed {
-            self.feed_wake.notify_one();
+        if freed > 0 {
+            let since = self.freed_since_feed.fetch_add(freed, Ordering::Relaxed) + freed;
+            if since >= self.refill_step.load(Ordering::Relaxed) {
+                self.feed_wake.notify_one();
+            }
         }
     }
 
-    fn to_update(
+    async fn ack_all(&self, deliveries: Vec<Delivery>) {
+        for d in deliveries {
+            if let Err(e) = d.ack().await {
+                // The broker redelivers it; the catalog ignores the duplicate.
+                self.metrics.ack_errors.inc();
+                tracing::warn!(error = %e, "event ack failed");
+            }
+        }
+    }
+
+    /// The catalog updates one delivery carries: a dead-lettered chunk, or a worker's message
+    /// of one or many result events.
+    fn to_updates(
         &self,
         d: &Delivery,
         dead_chunk: bool,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<ChunkUpdate, String> {
+    ) -> Result<Vec<ChunkUpdate>, String> {
         if dead_chunk {
             self.metrics.dead_letters.inc();
             let msg = ChunkMessage::decode(&d.payload)
@@ -169,7 +180,7 @@ impl Dispatcher {
                 .clone()
                 .unwrap_or_else(|| "dead-lettered by the queue".into());
             tracing::warn!(chunk_id = %msg.chunk_id, reason, "chunk dead-lettered");
-            return Ok(ChunkUpdate {
+            return Ok(vec![ChunkUpdate {
                 chunk_id: msg.chunk_id,
                 generation: msg.generation,
                 worker_id: "queue".into(),
@@ -178,20 +189,23 @@ impl Dispatcher {
                 change: ChunkChange::Failed {
                     reason: format!("dead-lettered: {reason}"),
                 },
-            });
+            }]);
         }
-        let e = ResultEvent::decode(&d.payload).map_err(|e| e.to_string())?;
-        Ok(ChunkUpdate {
-            chunk_id: e.chunk_id,
-            generation: e.generation,
-            worker_id: e.worker_id,
-            attempts: e.delivery_count,
-            at: now,
-            change: match e.outcome {
-                ChunkOutcome::Started => ChunkChange::Started,
-                ChunkOutcome::Done { outputs } => ChunkChange::Done { outputs },
-                ChunkOutcome::Failed { reason } => ChunkChange::Failed { reason },
-            },
-        })
+        let events = decode_results(&d.payload).map_err(|e| e.to_string())?;
+        Ok(events
+            .into_iter()
+            .map(|e| ChunkUpdate {
+                chunk_id: e.chunk_id,
+                generation: e.generation,
+                worker_id: e.worker_id,
+                attempts: e.delivery_count,
+                at: now,
+                change: match e.outcome {
+                    ChunkOutcome::Started => ChunkChange::Started,
+                    ChunkOutcome::Done { outputs } => ChunkChange::Done { outputs },
+                    ChunkOutcome::Failed { reason } => ChunkChange::Failed { reason },
+                },
+            })
+            .collect())
     }
 }

@@ -12,6 +12,7 @@ use platefarm_catalog::{BacklogRow, CatalogError, PlannedChunk};
 use platefarm_core::{pick_chunks, ChunkMessage, Turnover, TurnoverBacklog, WIRE_VERSION};
 use platefarm_queue::QueueError;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +69,9 @@ impl Dispatcher {
     /// One refill; returns the number of chunks published.
     pub(crate) async fn feed_once(&self, consumers: u64) -> Result<u64, FeedError> {
         let window = self.window(consumers);
+        self.freed_since_feed.store(0, Ordering::Relaxed);
+        self.refill_step
+            .store((window / 4).max(1), Ordering::Relaxed);
         let backlog = self.catalog.backlog().await?;
         let in_flight: u64 = backlog.iter().map(|b| b.in_flight_chunks).sum();
         self.metrics.in_flight.set(in_flight as i64);

@@ -26,6 +26,7 @@ use platefarm_core::{ChunkState, OutputFile, Turnover, TurnoverState, Validation
 use platefarm_queue::{FarmQueues, QueueError, WorkQueue};
 use platefarm_store::ObjectStore;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, Notify};
@@ -154,6 +155,10 @@ pub struct Dispatcher {
     progress: broadcast::Sender<Progress>,
     /// Wakes the feeder (a submission, freed window places, a retry).
     feed_wake: Notify,
+    /// Chunks finished since the feeder last looked, and how many make a refill worth a look
+    /// (a quarter window): results wake the feeder once per step, not once per event batch.
+    freed_since_feed: AtomicU64,
+    refill_step: AtomicU64,
     /// Turnovers whose shots or state may have changed, for the settler.
     settle_tx: mpsc::UnboundedSender<String>,
     settle_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
@@ -179,6 +184,8 @@ impl Dispatcher {
             hook: None,
             progress: broadcast::channel(8192).0,
             feed_wake: Notify::new(),
+            freed_since_feed: AtomicU64::new(0),
+            refill_step: AtomicU64::new(1),
             settle_tx,
             settle_rx: Mutex::new(Some(settle_rx)),
             contexts: Mutex::new(HashMap::new()),

@@ -86,7 +86,7 @@ impl FarmQueues {
 
 use async_trait::async_trait;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QueueError {
     #[error("queue {0:?} is not declared")]
     NoSuchQueue(String),

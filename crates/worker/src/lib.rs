@@ -10,6 +10,7 @@
 //! delivery the queue allows, which reports the chunk failed with the outage's reason.
 //! On shutdown the worker cancels its consumer, finishes what it holds and returns.
 
+mod events;
 pub mod metrics;
 pub mod render;
 mod resume;
@@ -25,10 +26,14 @@ use platefarm_store::{ObjectStore, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use events::EventPublisher;
 pub use metrics::WorkerMetrics;
 pub use render::{
     ChunkContext, FrameJob, ImagingRenderer, ProxyBytes, RenderFailure, RenderedFrame, Renderer,
 };
+
+/// Most result events packed into one broker message.
+const EVENTS_PER_MESSAGE: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -178,6 +183,12 @@ impl Worker {
         };
         self.metrics.slots.set(slots as i64);
         tracing::info!(worker = %self.config.worker_id, slots, "worker taking chunks");
+        // One publisher for every slot's events: concurrent results share a broker message.
+        let events = EventPublisher::start(
+            self.queue.clone(),
+            self.config.queues.events.clone(),
+            EVENTS_PER_MESSAGE,
+        );
         let mut stats = WorkerStats::default();
         let mut held = FuturesUnordered::new();
         let mut draining = false;
@@ -205,7 +216,7 @@ impl Worker {
                     }
                 }
                 d = consumer.next(), if !drained && held.len() < slots => match d {
-                    Ok(d) => held.push(self.handle(d)),
+                    Ok(d) => held.push(self.handle(d, &events)),
                     Err(QueueError::Cancelled) => drained = true,
                     Err(e) if draining => {
                         tracing::warn!(error = %e, "consumer closed while draining");
@@ -237,12 +248,6 @@ impl Worker {
         Ok(stats)
     }
 
-    async fn publish_event(&self, event: &ResultEvent) -> Result<(), QueueError> {
-        self.queue
-            .publish(&self.config.queues.events, event.encode())
-            .await
-    }
-
     async fn settle(&self, what: &str, chunk_id: &str, r: Result<(), QueueError>) {
         if let Err(e) = r {
             // The broker redelivers an unsettled chunk; its duplicate result is ignored.
@@ -251,8 +256,7 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, d: Delivery) -> WorkerStats {
-        let mut stats = WorkerStats::default();
+    async fn handle(&self, d: Delivery, events: &EventPublisher) -> WorkerStats {
         let msg = match ChunkMessage::decode(&d.payload) {
             Ok(m) => m,
             Err(e) => {
@@ -260,9 +264,28 @@ impl Worker {
                 self.metrics.chunks.with_label_values(&["rejected"]).inc();
                 let r = d.reject(&format!("undecodable chunk message: {e}")).await;
                 self.settle("reject", "?", r).await;
-                return stats;
+                return WorkerStats::default();
             }
         };
+        // Every line logged about this chunk carries its turnover, shot and chunk ids.
+        let span = tracing::info_span!(
+            "chunk",
+            turnover_id = %msg.turnover_id,
+            shot = %msg.shot,
+            chunk_id = %msg.chunk_id,
+            frames = %msg.frames,
+            delivery = d.delivery_count,
+        );
+        tracing::Instrument::instrument(self.handle_chunk(d, msg, events), span).await
+    }
+
+    async fn handle_chunk(
+        &self,
+        d: Delivery,
+        msg: ChunkMessage,
+        events: &EventPublisher,
+    ) -> WorkerStats {
+        let mut stats = WorkerStats::default();
         let event = |outcome: ChunkOutcome, render_seconds: f64| ResultEvent {
             version: WIRE_VERSION,
             turnover_id: msg.turnover_id.clone(),
@@ -273,8 +296,8 @@ impl Worker {
             outcome,
             render_seconds,
         };
-        if let Err(e) = self.publish_event(&event(ChunkOutcome::Started, 0.0)).await {
-            tracing::warn!(chunk_id = %msg.chunk_id, error = %e, "could not announce the chunk; rendering anyway");
+        if let Err(e) = events.publish(event(ChunkOutcome::Started, 0.0)).await {
+            tracing::warn!(error = %e, "could not announce the chunk; rendering anyway");
         }
         self.metrics.busy.inc();
         let started = Instant::now();
@@ -292,7 +315,12 @@ impl Worker {
             },
             Err(ChunkError::Retryable(reason)) => {
                 let delay = self.backoff(d.delivery_count.saturating_sub(1));
-                tracing::warn!(chunk_id = %msg.chunk_id, delivery = d.delivery_count, ?delay, reason, "retryable failure, requeueing");
+                tracing::warn!(
+                    delivery = d.delivery_count,
+                    ?delay,
+                    reason,
+                    "retryable failure, requeueing"
+                );
                 self.metrics.chunks.with_label_values(&["requeued"]).inc();
                 tokio::time::sleep(delay).await;
                 let r = d.requeue().await;
@@ -302,23 +330,23 @@ impl Worker {
         };
         let failed = matches!(outcome, ChunkOutcome::Failed { .. });
         if let ChunkOutcome::Failed { reason } = &outcome {
-            tracing::warn!(chunk_id = %msg.chunk_id, reason, "chunk failed");
+            tracing::warn!(reason, "chunk failed");
         }
         // Report first, ack second: a crash between the two redelivers the chunk, and the
         // dispatcher ignores the duplicate result.
-        if let Err(e) = self
-            .publish_event(&event(outcome, started.elapsed().as_secs_f64()))
-            .await
-        {
-            tracing::warn!(chunk_id = %msg.chunk_id, error = %e, "could not publish the result, requeueing the chunk");
+        let seconds = started.elapsed().as_secs_f64();
+        if let Err(e) = events.publish(event(outcome, seconds)).await {
+            tracing::warn!(error = %e, "could not publish the result, requeueing the chunk");
             let r = d.requeue().await;
             self.settle("requeue", &msg.chunk_id, r).await;
             return stats;
         }
         if failed {
+            tracing::info!(seconds, "chunk failed and reported");
             stats.chunks_failed += 1;
             self.metrics.chunks.with_label_values(&["failed"]).inc();
         } else {
+            tracing::info!(seconds, frames = stats.frames_rendered, "chunk rendered");
             stats.chunks_done += 1;
             self.metrics.chunks.with_label_values(&["done"]).inc();
         }
