@@ -1,7 +1,9 @@
 """Checks deploy/k8s: the core kinds against the Kubernetes schemas (kubernetes-validate,
 offline, strict: unknown fields are errors) and the KEDA objects against the fields KEDA
-documents (keda.sh/v1alpha1 ScaledObject and TriggerAuthentication, the `rabbitmq` scaler),
-since kubernetes-validate has no schema for CRDs.
+documents (keda.sh/v1alpha1 ScaledObject and TriggerAuthentication, the `rabbitmq` and
+`metrics-api` scalers), since kubernetes-validate has no schema for CRDs. Also: at most one
+ScaledObject per Deployment (KEDA refuses a second), and a metrics-api URL must name a Service
+and port of the same set and read `desired_workers`, the field `platefarm autoscaler` serves.
 
 usage: python check_k8s.py CHUNKS_QUEUE FILE...   (CHUNKS_QUEUE: the name the farm's code uses)
 Prints every problem and exits 1 if there is one.
@@ -33,6 +35,16 @@ RABBITMQ_METADATA = {
     "hostFromEnv", "usernameFromEnv", "passwordFromEnv",
 }
 RABBITMQ_MODES = {"QueueLength", "MessageRate"}
+# https://keda.sh/docs/2.x/scalers/metrics-api/
+METRICS_API_METADATA = {
+    "url", "format", "valueLocation", "targetValue", "activationTargetValue", "authMode",
+    "unsafeSsl", "method", "aggregateFromKubeServiceEndpoints", "aggregationType",
+}
+METRICS_API_FORMATS = {"json", "xml", "yaml", "prometheus"}
+METRIC_TYPES = {"AverageValue", "Value", "Utilization"}
+# What `platefarm autoscaler` serves at /v1/scaling (crates/cli/src/autoscaler.rs).
+SCALING_PATH = "/v1/scaling"
+SCALING_VALUE = "desired_workers"
 RABBITMQ_PROTOCOLS = {"amqp", "http", "auto"}
 RABBITMQ_AUTH_PARAMETERS = {
     "host", "username", "password", "tls", "ca", "cert", "key", "keyPassword", "unsafeSsl",
@@ -55,7 +67,30 @@ def unknown(where, obj, allowed, problems):
     return obj
 
 
-def check_scaled_object(doc, chunks_queue, names, problems):
+def check_metrics_api(tw, t, md, services, problems):
+    from urllib.parse import urlparse
+    if md.get("format", "json") not in METRICS_API_FORMATS:
+        problems.append(f"{tw}.metadata.format: {md.get('format')!r}")
+    for k in ("targetValue", "activationTargetValue"):
+        if k in md and not isinstance(md[k], str):
+            problems.append(f"{tw}.metadata.{k}: must be a string (KEDA metadata values are strings)")
+    if "targetValue" not in md:
+        problems.append(f"{tw}.metadata.targetValue: missing")
+    if md.get("valueLocation") != SCALING_VALUE:
+        problems.append(f"{tw}.metadata.valueLocation: {md.get('valueLocation')!r}, the autoscaler serves {SCALING_VALUE!r}")
+    url = urlparse(md.get("url", ""))
+    host = (url.hostname or "").split(".")[0]
+    if url.path != SCALING_PATH:
+        problems.append(f"{tw}.metadata.url: path {url.path!r}, the autoscaler serves {SCALING_PATH}")
+    if host not in services:
+        problems.append(f"{tw}.metadata.url: no Service {host!r} in the set")
+    elif url.port not in services[host]:
+        problems.append(f"{tw}.metadata.url: Service {host!r} has no port {url.port} (ports {sorted(services[host])})")
+    if t.get("metricType", "AverageValue") not in METRIC_TYPES:
+        problems.append(f"{tw}.metricType: {t.get('metricType')!r}")
+
+
+def check_scaled_object(doc, chunks_queue, names, services, problems):
     w = f"ScaledObject/{doc['metadata'].get('name')}"
     spec = unknown(f"{w}.spec", doc.get("spec"), SCALED_OBJECT_SPEC, problems)
     ref = unknown(f"{w}.spec.scaleTargetRef", spec.get("scaleTargetRef"), SCALE_TARGET_REF, problems)
@@ -76,8 +111,14 @@ def check_scaled_object(doc, chunks_queue, names, problems):
     for i, t in enumerate(triggers):
         tw = f"{w}.spec.triggers[{i}]"
         unknown(tw, t, TRIGGER, problems)
+        if t.get("type") == "metrics-api":
+            md = unknown(f"{tw}.metadata", t.get("metadata"), METRICS_API_METADATA, problems)
+            check_metrics_api(tw, t, md, services, problems)
+            if "fallback" in spec and t.get("metricType", "AverageValue") != "AverageValue":
+                problems.append(f"{tw}.metricType: KEDA's fallback needs AverageValue")
+            continue
         if t.get("type") != "rabbitmq":
-            problems.append(f"{tw}.type: {t.get('type')!r}, expected rabbitmq")
+            problems.append(f"{tw}.type: {t.get('type')!r}, expected rabbitmq or metrics-api")
             continue
         md = unknown(f"{tw}.metadata", t.get("metadata"), RABBITMQ_METADATA, problems)
         if md.get("mode") not in RABBITMQ_MODES:
@@ -130,6 +171,18 @@ def main(argv):
         d["metadata"]["name"]: set(d.get("stringData", {})) | set(d.get("data", {}))
         for _, d in docs if d.get("kind") == "Secret"
     }
+    services = {
+        d["metadata"]["name"]: {p.get("port") for p in d.get("spec", {}).get("ports", [])}
+        for _, d in docs if d.get("kind") == "Service"
+    }
+    scaled = {}
+    for _, d in docs:
+        if d.get("kind") == "ScaledObject":
+            target = (d.get("spec") or {}).get("scaleTargetRef", {}).get("name")
+            scaled.setdefault(target, []).append(d["metadata"].get("name"))
+    for target, objs in sorted(scaled.items()):
+        if len(objs) > 1:
+            problems.append(f"Deployment {target!r} is scaled by {len(objs)} ScaledObjects {objs}: KEDA allows one")
     kinds = set()
     for f, doc in docs:
         kind = doc.get("kind")
@@ -141,7 +194,7 @@ def main(argv):
             except kubernetes_validate.ValidationError as e:
                 problems.append(f"{f}: {kind}/{doc['metadata'].get('name')}: {'.'.join(map(str, e.path))}: {e.message}")
         elif doc.get("apiVersion") == "keda.sh/v1alpha1" and kind == "ScaledObject":
-            check_scaled_object(doc, chunks_queue, names, problems)
+            check_scaled_object(doc, chunks_queue, names, services, problems)
         elif doc.get("apiVersion") == "keda.sh/v1alpha1" and kind == "TriggerAuthentication":
             check_trigger_auth(doc, secrets, problems)
         else:

@@ -16,6 +16,16 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines on stderr: `text` for people, `json` (one object per line; lines about a
+    /// chunk carry its turnover, shot and chunk ids) for log shippers.
+    #[arg(long, global = true, env = "PLATEFARM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Clone)]
@@ -248,8 +258,8 @@ fn keep_freed_frame_buffers() {
 
 fn main() -> std::process::ExitCode {
     keep_freed_frame_buffers();
-    platefarm_telemetry::init_tracing(std::env::var("PLATEFARM_LOG_JSON").is_ok_and(|v| v == "1"));
     let cli = Cli::parse();
+    platefarm_telemetry::init_tracing(cli.log_format == LogFormat::Json);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

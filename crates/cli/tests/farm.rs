@@ -67,6 +67,36 @@ async fn clean_run_delivers_every_frame_identical_to_the_embedded_farm() {
     assert_eq!(status["state"], "completed");
     assert_every_frame_once(&farm, &status);
 
+    // `--log-format json`: every worker line is a JSON object, and each line about a chunk
+    // names its turnover, shot and chunk.
+    let lines = farm.worker_log_lines();
+    let rendered: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "chunk rendered")
+        .collect();
+    let done: Vec<Value> = chunks(&farm, &id)
+        .into_iter()
+        .filter(|c| c["state"] == "done")
+        .collect();
+    assert!(
+        rendered.len() >= done.len() && !done.is_empty(),
+        "{} 'chunk rendered' lines for {} done chunks",
+        rendered.len(),
+        done.len()
+    );
+    for l in &rendered {
+        let span = &l["span"];
+        assert_eq!(span["name"], "chunk", "{l}");
+        assert_eq!(span["turnover_id"], id.as_str(), "{l}");
+        let chunk_id = span["chunk_id"].as_str().unwrap_or_default();
+        let shot = span["shot"].as_str().unwrap_or_default();
+        assert!(
+            done.iter()
+                .any(|c| c["chunk_id"] == chunk_id && c["shot"] == shot),
+            "a logged chunk the catalog does not know as done: {l}"
+        );
+    }
+
     // The same turnover on the embedded farm, in one process: the same bytes.
     let local = turnover.parent().unwrap();
     let (code, _, err) = farm.cli(&[

@@ -93,17 +93,59 @@ fn deploy_files_pass_their_validators() {
             .args(&files),
     );
     let chunks = platefarm_queue::FarmQueues::default().chunks;
-    let manifests: Vec<String> = ["config", "dispatcher", "worker", "keda-scaledobject"]
-        .iter()
-        .map(|n| format!("deploy/k8s/{n}.yaml"))
-        .collect();
-    check(
-        "deploy/k8s (kubernetes-validate and the KEDA fields)",
-        Command::new(python())
-            .arg("scripts/check_k8s.py")
-            .arg(&chunks)
-            .args(&manifests),
+    // The default set (KEDA's metrics-api trigger on the autoscaler's decision) and the
+    // queue-length alternative, each a complete set one would apply.
+    let default: Vec<String> = [
+        "config",
+        "dispatcher",
+        "worker",
+        "autoscaler",
+        "keda-scaledobject",
+    ]
+    .iter()
+    .map(|n| format!("deploy/k8s/{n}.yaml"))
+    .collect();
+    let queue_length: Vec<String> = [
+        "config",
+        "dispatcher",
+        "worker",
+        "queue-length/keda-scaledobject",
+    ]
+    .iter()
+    .map(|n| format!("deploy/k8s/{n}.yaml"))
+    .collect();
+    // Both at once is refused: two ScaledObjects would fight over the worker Deployment.
+    let both: Vec<String> = default.iter().chain(&queue_length[3..]).cloned().collect();
+    let out = Command::new(python())
+        .arg("scripts/check_k8s.py")
+        .arg(&chunks)
+        .args(&both)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && said.contains("KEDA allows one"),
+        "{said}"
     );
+    for (what, manifests) in [("metrics-api", default), ("queue-length", queue_length)] {
+        check(
+            &format!("deploy/k8s, {what} set (kubernetes-validate and the KEDA fields)"),
+            Command::new(python())
+                .arg("scripts/check_k8s.py")
+                .arg(&chunks)
+                .args(&manifests),
+        );
+    }
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A Prometheus server of the test's own, killed on drop.
@@ -114,7 +156,7 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    fn start(farm: &Farm) -> Prometheus {
+    fn start(farm: &Farm, autoscaler: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("scratch");
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let quoted = |v: &[String]| {
@@ -129,6 +171,7 @@ impl Prometheus {
              scrape_configs:\n\
              - job_name: platefarm-dispatcher\n  static_configs: [{{targets: [{api}]}}]\n\
              - job_name: platefarm-worker\n  static_configs: [{{targets: [{workers}]}}]\n\
+             - job_name: platefarm-autoscaler\n  static_configs: [{{targets: [\"{autoscaler}\"]}}]\n\
              - job_name: rabbitmq\n  static_configs: [{{targets: [\"127.0.0.1:15692\"]}}]\n",
             rules = repo().join("deploy/prometheus/alerts.yml").display(),
             api = quoted(&[farm.api.trim_start_matches("http://").to_string()]),
@@ -259,7 +302,19 @@ async fn every_dashboard_and_alert_expression_returns_data_on_a_real_farm() {
         ..FarmOptions::default()
     })
     .await;
-    let prom = Prometheus::start(&farm);
+    // The autoscaler as on Kubernetes: it observes and serves its decision, KEDA acts.
+    let autoscaler = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(farm.dir.path().join("autoscaler.log")).unwrap();
+    let _autoscaler = KillOnDrop(
+        farm.command()
+            .args(["autoscaler", "--actuator", "external", "--interval", "0.5"])
+            .args(["--listen", &autoscaler])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start platefarm autoscaler"),
+    );
+    let prom = Prometheus::start(&farm, &autoscaler);
     let turnover = farm.sample();
     let id = farm.submit(&turnover);
     let status = farm.wait_final(&id, Duration::from_secs(300));
@@ -272,7 +327,7 @@ async fn every_dashboard_and_alert_expression_returns_data_on_a_real_farm() {
         let done = prom
             .query("platefarm_dispatcher_frames_done_total > 0")
             .unwrap_or_default();
-        let targets = 2 + farm.worker_metrics.len();
+        let targets = 3 + farm.worker_metrics.len();
         if up.first().and_then(|r| r["value"][1].as_str()) == Some(&targets.to_string())
             && !done.is_empty()
         {

@@ -95,6 +95,7 @@ impl Dispatcher {
             self.ack_all(keep).await;
             return;
         }
+        let updates = without_superseded_starts(updates);
         let mut attempt = 0;
         let applied = loop {
             match self.catalog.apply(&updates).await {
@@ -207,5 +208,73 @@ impl Dispatcher {
                 },
             })
             .collect())
+    }
+}
+
+/// Drops a `started` whose chunk (same generation) also finished in the same batch: the
+/// catalog would write the row twice to end where the terminal event leaves it. With many
+/// fast chunks a worker's `started` and `done` usually arrive together; this halves the
+/// catalog's writes for them.
+fn without_superseded_starts(updates: Vec<ChunkUpdate>) -> Vec<ChunkUpdate> {
+    let finished: std::collections::HashSet<(&str, u32)> = updates
+        .iter()
+        .filter(|u| !matches!(u.change, ChunkChange::Started))
+        .map(|u| (u.chunk_id.as_str(), u.generation))
+        .collect();
+    if finished.is_empty() {
+        return updates;
+    }
+    let keep: Vec<bool> = updates
+        .iter()
+        .map(|u| {
+            !matches!(u.change, ChunkChange::Started)
+                || !finished.contains(&(u.chunk_id.as_str(), u.generation))
+        })
+        .collect();
+    updates
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(u, k)| k.then_some(u))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(chunk: &str, generation: u32, change: ChunkChange) -> ChunkUpdate {
+        ChunkUpdate {
+            chunk_id: chunk.into(),
+            generation,
+            worker_id: "w".into(),
+            attempts: 1,
+            at: chrono::Utc::now(),
+            change,
+        }
+    }
+
+    #[test]
+    fn a_start_is_dropped_only_when_the_same_attempt_finished_in_the_batch() {
+        let done = || ChunkChange::Done { outputs: vec![] };
+        let kept = without_superseded_starts(vec![
+            update("a", 1, ChunkChange::Started),
+            update("b", 1, ChunkChange::Started),
+            update("a", 1, done()),
+            update("c", 2, ChunkChange::Started),
+            update("c", 1, done()),
+        ]);
+        let kept: Vec<(String, u32, &str)> = kept
+            .iter()
+            .map(|u| (u.chunk_id.clone(), u.generation, u.change.state().as_str()))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("b".into(), 1, "running"),
+                ("a".into(), 1, "done"),
+                ("c".into(), 2, "running"),
+                ("c".into(), 1, "done"),
+            ]
+        );
     }
 }

@@ -153,7 +153,7 @@ impl Farm {
         let listen = self.api.trim_start_matches("http://").to_string();
         let child = self
             .command()
-            .args(["serve", "--listen", &listen])
+            .args(["serve", "--listen", &listen, "--log-format", "json"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -171,6 +171,8 @@ impl Farm {
             .command()
             .args([
                 "worker",
+                "--log-format",
+                "json",
                 "--threads",
                 "1",
                 "--listen",
@@ -296,6 +298,23 @@ impl Farm {
             std::thread::sleep(Duration::from_millis(100));
         }
         None
+    }
+
+    /// Every line the worker processes logged so far, parsed (they log JSON).
+    pub fn worker_log_lines(&self) -> Vec<serde_json::Value> {
+        let mut lines = Vec::new();
+        for e in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !name.ends_with("-worker.log") {
+                continue;
+            }
+            for l in std::fs::read_to_string(e.path()).unwrap().lines() {
+                let v = serde_json::from_str(l)
+                    .unwrap_or_else(|err| panic!("{name}: not a JSON log line ({err}): {l}"));
+                lines.push(v);
+            }
+        }
+        lines
     }
 
     /// Every log so far, for a failure message.
