@@ -45,6 +45,9 @@ pub struct BenchFarmOptions {
     pub window: u64,
     /// Frames per sample clip for the efficiency runs (two clips).
     pub farm_frames: u32,
+    /// The store of the efficiency runs' farm (`s3://bucket[/prefix]`, with the usual AWS_*
+    /// variables); the scratch folder when None.
+    pub farm_store: Option<String>,
     pub workers: usize,
     pub chunk_size: u32,
     pub api_shots: usize,
@@ -169,6 +172,14 @@ pub async fn run(opts: &BenchFarmOptions) -> anyhow::Result<BenchFarmReport> {
     if want("farm") {
         let root = opts.dir.join("farm");
         let turnover = std::fs::read(write_sample(&root, opts.farm_frames.max(1))?)?;
+        // The same (deterministic) sample in the farm's store, when it is not the folder.
+        let farm_store = match &opts.farm_store {
+            Some(url) => {
+                crate::sample::write_sample_to(url, opts.farm_frames.max(1)).await?;
+                url.clone()
+            }
+            None => root.display().to_string(),
+        };
         let (mut embedded, mut farm, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
         for run in 0..runs {
             let mut o = FarmOptions::new(&root);
@@ -182,7 +193,7 @@ pub async fn run(opts: &BenchFarmOptions) -> anyhow::Result<BenchFarmReport> {
                 r.summary.state
             );
             let e = r.frames_per_second();
-            let (frames, wall) = farm_run(opts, &catalog, &root, &turnover).await?;
+            let (frames, wall) = farm_run(opts, &catalog, &farm_store, &turnover).await?;
             report.farm_frames = frames;
             let f = frames as f64 / wall.as_secs_f64();
             eprintln!("farm run {}: embedded {e:.2} frames/s, processes {f:.2} frames/s ({frames} frames) = {:.1} %", run + 1, 100.0 * f / e);
@@ -256,7 +267,7 @@ async fn start_dispatcher(
     queue: Arc<dyn WorkQueue>,
     config: DispatcherConfig,
     hook: bool,
-    local_root: &Path,
+    local_root: Option<PathBuf>,
 ) -> anyhow::Result<RunningDispatcher> {
     let mut d = Dispatcher::new(
         store.clone(),
@@ -268,8 +279,7 @@ async fn start_dispatcher(
     if hook {
         d = d.with_hook(Arc::new(
             platefarm_dispatcher::delivery::StoreDelivery::new(
-                store,
-                Some(local_root.to_path_buf()),
+                store, local_root,
             ),
         ));
     }
@@ -315,7 +325,7 @@ async fn dispatch_run(
         window: Some(opts.window.max(1)),
         ..Default::default()
     };
-    let d = start_dispatcher(catalog, store, queue.clone(), config, false, root).await?;
+    let d = start_dispatcher(catalog, store, queue.clone(), config, false, Some(root.to_path_buf())).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut consumers = Vec::new();
     for i in 0..opts.consumers.max(1) {
@@ -415,7 +425,7 @@ async fn noop_chunk(events: &EventPublisher, worker_id: &str, d: Delivery) -> an
 async fn farm_run(
     opts: &BenchFarmOptions,
     catalog: &Arc<dyn Catalog>,
-    root: &Path,
+    store_url: &str,
     turnover: &[u8],
 ) -> anyhow::Result<(u64, Duration)> {
     let prefix = fresh("bench");
@@ -434,7 +444,7 @@ async fn farm_run(
             .arg("--queue-prefix")
             .arg(&prefix)
             .arg("--store")
-            .arg(root)
+            .arg(store_url)
             .env_remove("PLATEFARM_LISTEN")
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -452,13 +462,15 @@ async fn farm_run(
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(root)?);
+        let (store, local_root) =
+            crate::farm::open_store(store_url, &prometheus::Registry::new()).await?;
         let config = DispatcherConfig {
             queues: queues.clone(),
             chunk_size: opts.chunk_size,
             ..Default::default()
         };
-        let d = start_dispatcher(catalog, store, queue.clone(), config, true, root).await?;
+        let d =
+            start_dispatcher(catalog, store, queue.clone(), config, true, local_root).await?;
         let id = fresh("TO-farm");
         let started = Instant::now();
         let submitted = d

@@ -88,6 +88,10 @@ struct BenchFarmArgs {
     /// Frames per sample clip in the efficiency runs (two clips).
     #[arg(long, default_value_t = 128)]
     farm_frames: u32,
+    /// Store of the efficiency runs' farm: `s3://bucket[/prefix]` (AWS_ENDPOINT_URL,
+    /// AWS_ACCESS_KEY_ID, … apply); default the scratch folder.
+    #[arg(long)]
+    farm_store: Option<String>,
     /// Worker processes (and embedded workers), one render thread each.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -460,6 +464,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 consumer_slots: a.consumer_slots,
                 window: a.window,
                 farm_frames: a.farm_frames,
+                farm_store: a.farm_store,
                 workers: a.workers,
                 chunk_size: a.chunk_size,
                 api_shots: a.api_shots,
