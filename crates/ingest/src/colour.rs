@@ -62,12 +62,14 @@ pub fn guess_dpx(transfer: u8, colorimetric: u8, texts: &[(String, String)]) -> 
         19 | 20 => "HLG",
         21 => "gamma 2.6 (DCI)",
         22 => "sRGB",
-        _ => return Colour {
-            guess: None,
-            basis: Some(format!(
+        _ => {
+            return Colour {
+                guess: None,
+                basis: Some(format!(
                 "dpx.transfer = {transfer} and dpx.colorimetric = {colorimetric} name no encoding"
             )),
-        },
+            }
+        }
     };
     Colour {
         guess: Some(name.into()),
