@@ -77,7 +77,7 @@ fn check(
             a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| close(*x, *y))
         }
         (Value::String(a), Value::String(b)) => a == b,
-        (Value::String(a), b) => *a == b.to_string(),
+        (Value::String(a), b) => a.as_str() == b.to_string().as_str(),
         _ => o == *t,
     };
     if !same {
