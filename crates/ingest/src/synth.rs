@@ -517,7 +517,7 @@ pub fn mixed_folder() -> Footage {
     Footage { objects, expected }
 }
 
-/// `n` small CinemaDNG frames of one clip (16×16 sensor, 1 KiB of headers and 512 B of
+/// `n` small CinemaDNG frames of one clip (16×16 sensor, 0.7 KiB of tags and 512 B of
 /// samples each), keys `bench/B001C001.%07d.dng` from frame 0: the ingest benchmark's input.
 pub fn small_frames(n: u32) -> BTreeMap<String, Vec<u8>> {
     let clip = DngClip {
