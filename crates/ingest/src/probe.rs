@@ -199,7 +199,7 @@ fn probe_tiff(format: Format, bytes: &[u8], file_size: u64) -> Result<FrameInfo,
     {
         return Err(format!(
             "truncated file: image data at bytes {o}..{} but the file has {file_size}",
-            o + c
+            o.saturating_add(*c)
         ));
     }
     let bits = main.u64s(258).unwrap_or_else(|| vec![1]);
@@ -547,8 +547,9 @@ fn probe_exr(bytes: &[u8], file_size: u64) -> Result<FrameInfo, String> {
     // Truncation: the offset table follows the header; every chunk must start in the file.
     let table_at = read.pos;
     let n = header.chunk_count;
-    let table = bytes
-        .get(table_at..table_at + 8 * n)
+    let table = n
+        .checked_mul(8)
+        .and_then(|len| bytes.get(table_at..table_at.checked_add(len)?))
         .ok_or("truncated file: the OpenEXR offset table is cut short")?;
     let mut last_chunk_end = 0u64;
     for (i, c) in table.chunks_exact(8).enumerate() {
@@ -558,12 +559,22 @@ fn probe_exr(bytes: &[u8], file_size: u64) -> Result<FrameInfo, String> {
                 "truncated or corrupt file: chunk {i} at byte {at}, the file has {file_size}"
             ));
         }
-        // Scan-line chunks: y (4 bytes), size (4 bytes), data.
-        if !header.blocks.has_tiles() {
-            if let Some(s) = bytes.get(at as usize + 4..at as usize + 8) {
-                let size = u32::from_le_bytes(s.try_into().expect("4 bytes")) as u64;
-                last_chunk_end = last_chunk_end.max(at + 8 + size);
-            }
+        // A chunk: its coordinates (y for scan lines; x, y, level x, level y for tiles; a
+        // part number first in multi-part files), its size (4 bytes), its data.
+        let part = if meta.requirements.is_multilayer() {
+            4
+        } else {
+            0
+        };
+        let size_at = at + part + if header.blocks.has_tiles() { 16 } else { 4 };
+        if size_at + 4 > file_size {
+            return Err(format!(
+                "truncated file: chunk {i} at byte {at} is cut short, the file has {file_size}"
+            ));
+        }
+        if let Some(s) = bytes.get(size_at as usize..size_at as usize + 4) {
+            let size = u32::from_le_bytes(s.try_into().expect("4 bytes")) as u64;
+            last_chunk_end = last_chunk_end.max(size_at + 4 + size);
         }
     }
     if last_chunk_end > file_size {

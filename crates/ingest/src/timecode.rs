@@ -81,10 +81,11 @@ impl Rate {
         self.num as f64 / self.den as f64
     }
 
-    /// Frames counted per timecode second: the rate rounded up to a whole number (30 for
+    /// Frames counted per timecode second: the rate rounded to a whole number (30 for
     /// 30000/1001, 24 for 24000/1001).
     pub fn nominal(self) -> u32 {
-        self.num.div_ceil(self.den).max(1)
+        let (n, d) = (self.num as u64, self.den as u64);
+        ((2 * n + d) / (2 * d)).max(1) as u32
     }
 
     /// Whether drop-frame counting applies: 30000/1001 and 60000/1001.
