@@ -242,7 +242,7 @@ pub struct ClipQuery {
 }
 
 /// One clip found, and where the query's timecode falls in it (if the query had one).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClipHit {
     pub clip: ClipRecord,
     pub at: Option<FrameAt>,

@@ -6,7 +6,7 @@
 use crate::{ingest, ByteSource, Entry, IngestError, IngestOptions, MemorySource};
 use std::time::Instant;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BenchReport {
     pub frames: u64,
     pub clips: usize,

@@ -10,8 +10,9 @@ use crate::timecode::Timecode;
 use crate::{ByteSource, IngestError};
 use rayon::prelude::*;
 
-/// How an ingest runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How an ingest runs (serde, missing fields take the defaults).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct IngestOptions {
     /// Recorded in every clip (`location`): the folder or store prefix the listing is of.
     pub location: String,
@@ -36,7 +37,7 @@ impl Default for IngestOptions {
 }
 
 /// What an ingest found.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IngestReport {
     pub clips: Vec<ClipRecord>,
     /// Keys that are not media (sidecars, unknown extensions).
