@@ -23,11 +23,13 @@ fn layer(name: &str) -> Option<u8> {
         "platefarm-color" => 0,
         "platefarm-imaging" | "platefarm-standards" | "platefarm-core" => 1,
         "platefarm-mhl" => 2,
-        "platefarm-queue" | "platefarm-store" | "platefarm-catalog" | "platefarm-telemetry" => 3,
+        // Pure ingest over the layers below (MHL verification, header readers).
+        "platefarm-ingest" => 3,
+        "platefarm-queue" | "platefarm-store" | "platefarm-catalog" | "platefarm-telemetry" => 4,
         // Engines: one external system each, beside the trait crate they implement.
-        "platefarm-queue-amqp" | "platefarm-store-s3" => 3,
-        "platefarm-dispatcher" | "platefarm-worker" => 4,
-        "platefarm" => 5,
+        "platefarm-queue-amqp" | "platefarm-store-s3" => 4,
+        "platefarm-dispatcher" | "platefarm-worker" => 5,
+        "platefarm" => 6,
         _ => return None,
     })
 }
@@ -35,7 +37,7 @@ fn layer(name: &str) -> Option<u8> {
 /// Workspace crates outside the layers (test-only).
 const OUTSIDE: &[&str] = &["platefarm-testkit", "platefarm-tests"];
 
-/// Engine crates: only the binary (layer 5) may link them.
+/// Engine crates: only the binary (layer 6) may link them.
 const ENGINES: &[&str] = &["platefarm-queue-amqp", "platefarm-store-s3"];
 
 const PURE: &[&str] = &[
@@ -43,6 +45,7 @@ const PURE: &[&str] = &[
     "platefarm-imaging",
     "platefarm-standards",
     "platefarm-core",
+    "platefarm-ingest",
 ];
 
 fn metadata() -> Metadata {

@@ -67,7 +67,180 @@ pub async fn run_all(cat: &dyn Catalog, run: &str) {
     result_before_the_publish_is_recorded(cat, run).await;
     cancel_and_retry(cat, run).await;
     large_batches_apply_in_order(cat, run).await;
+    clips(cat, run).await;
     cat.ping().await.expect("ping");
+}
+
+/// The synthetic mixed folder's clips, ingested under location `{run}-loc`, reels prefixed
+/// with the run (so runs sharing a database do not see each other's reels).
+fn ingested_clips(run: &str) -> Vec<ClipRecord> {
+    use platefarm_ingest::{ingest, synth, IngestOptions, MemorySource};
+    let source = MemorySource::new(synth::mixed_folder().objects);
+    let opts = IngestOptions {
+        location: format!("{run}-loc"),
+        ..IngestOptions::default()
+    };
+    let mut clips = ingest(&source.entries(), &source, &opts)
+        .expect("ingest")
+        .clips;
+    for c in &mut clips {
+        c.reel = c.reel.as_ref().map(|r| format!("{run}-{r}"));
+    }
+    clips
+}
+
+async fn clips(cat: &dyn Catalog, run: &str) {
+    let loc = format!("{run}-loc");
+    let mut clips = ingested_clips(run);
+    cat.upsert_clips(&clips, at(0)).await.expect("upsert");
+    for c in &clips {
+        assert_eq!(
+            cat.clip(&loc, &c.key).await.unwrap().as_ref(),
+            Some(c),
+            "{} round-trips",
+            c.key
+        );
+    }
+    assert_eq!(cat.clip(&loc, "nope").await.unwrap(), None);
+    // Re-ingest replaces.
+    clips[0].warnings.push("re-ingested".into());
+    cat.upsert_clips(&clips[..1], at(10)).await.unwrap();
+    let all = ClipQuery {
+        location: Some(loc.clone()),
+        ..ClipQuery::default()
+    };
+    let hits = cat.search_clips(&all).await.unwrap();
+    assert_eq!(hits.len(), 4, "a re-ingested clip is replaced, not added");
+    assert_eq!(
+        cat.clip(&loc, &clips[0].key)
+            .await
+            .unwrap()
+            .unwrap()
+            .warnings,
+        ["re-ingested"]
+    );
+    let keys = |hits: &[ClipHit]| {
+        hits.iter()
+            .map(|h| h.clip.key.rsplit('/').next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // By reel (case-insensitive, exact).
+    let reel_a = format!("{run}-A001").to_lowercase();
+    let q = |f: &dyn Fn(&mut ClipQuery)| {
+        let mut q = all.clone();
+        f(&mut q);
+        q
+    };
+    let hits = cat
+        .search_clips(&q(&|q| q.reel = Some(reel_a.clone())))
+        .await
+        .unwrap();
+    assert_eq!(keys(&hits), ["A001C003_230101_R1AB.%06d.dng"]);
+    // By camera: make, model or serial substring.
+    let hits = cat
+        .search_clips(&q(&|q| q.camera = Some("SYNTHETIC".into())))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&hits),
+        ["A001C003_230101_R1AB.%06d.dng", "C003_plate.%04d.exr"]
+    );
+    let hits = cat
+        .search_clips(&q(&|q| q.camera = Some("scn-0007".into())))
+        .await
+        .unwrap();
+    assert_eq!(keys(&hits), ["B002C001_230102_DF.%07d.dpx"]);
+    // Free text: every word, anywhere (a vendor field counts), wildcards are literal.
+    let hits = cat
+        .search_clips(&q(&|q| q.text = Some("logc3 SCAN".into())))
+        .await
+        .unwrap();
+    assert_eq!(keys(&hits), ["B002C001_230102_DF.%07d.dpx"]);
+    let hits = cat
+        .search_clips(&q(&|q| q.text = Some("%".into())))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&hits),
+        [
+            "A001C003_230101_R1AB.%06d.dng",
+            "C003_plate.%04d.exr",
+            "B002C001_230102_DF.%07d.dpx"
+        ],
+        "'%' matches the patterns' literal %"
+    );
+    let hits = cat
+        .search_clips(&q(&|q| q.text = Some("s-log3 still".into())))
+        .await
+        .unwrap();
+    assert_eq!(keys(&hits), ["D004_ref.tif"]);
+    // By timecode: the drop-frame clip, at the frame after the dropped labels.
+    let tc = |s: &str| Timecode::parse(s).unwrap();
+    let hits = cat
+        .search_clips(&q(&|q| q.timecode = Some(tc("10:01:00;02"))))
+        .await
+        .unwrap();
+    assert_eq!(keys(&hits), ["B002C001_230102_DF.%07d.dpx"]);
+    assert_eq!(hits[0].at.as_ref().unwrap().frame, 86403);
+    // The editorial question, with a gap: the frame is named and marked missing.
+    let hits = cat
+        .locate_timecode(&format!("{run}-A001"), &tc("13:45:10:10"))
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    let found = hits[0].at.clone().unwrap();
+    assert_eq!(
+        (found.frame, found.status),
+        (105, platefarm_ingest::FrameStatus::Missing)
+    );
+    assert_eq!(hits[0].clip.name, "A001C003_230101_R1AB");
+    assert!(
+        cat.locate_timecode(&format!("{run}-A001"), &tc("13:45:10:04"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "one frame before the start"
+    );
+    // A label that does not exist at the clip's rate (25 fps has no frame 27).
+    assert!(cat
+        .locate_timecode(&format!("{run}-C003"), &tc("01:00:00:27"))
+        .await
+        .unwrap()
+        .is_empty());
+    // A clip across midnight.
+    let mut night = clips[2].clone();
+    night.key = "night/N001.%04d.exr".into();
+    night.reel = Some(format!("{run}-N001"));
+    night.timecode.start = Some(tc("23:59:59:20"));
+    night.timecode.end = Some(tc("00:00:00:14"));
+    night.frames = platefarm_ingest::Frames {
+        first: 1,
+        last: 20,
+        count: 20,
+        ..Default::default()
+    };
+    cat.upsert_clips(&[night], at(20)).await.unwrap();
+    for (label, frame) in [("00:00:00:05", 11), ("23:59:59:24", 5)] {
+        let hits = cat
+            .locate_timecode(&format!("{run}-n001"), &tc(label))
+            .await
+            .unwrap();
+        assert_eq!(
+            hits.iter()
+                .map(|h| h.at.as_ref().unwrap().frame)
+                .collect::<Vec<_>>(),
+            [frame],
+            "{label}"
+        );
+    }
+    assert!(cat
+        .locate_timecode(&format!("{run}-N001"), &tc("00:00:00:15"))
+        .await
+        .unwrap()
+        .is_empty());
+    // Limit.
+    let hits = cat.search_clips(&q(&|q| q.limit = 2)).await.unwrap();
+    assert_eq!(hits.len(), 2);
 }
 
 async fn lifecycle(cat: &dyn Catalog, run: &str) {

@@ -11,6 +11,7 @@ pub mod conformance;
 mod migrations;
 mod sql;
 
+pub use platefarm_ingest::{ClipRecord, FrameAt, Timecode};
 pub use sql::{CatalogOptions, SqlCatalog};
 
 use async_trait::async_trait;
@@ -220,6 +221,33 @@ pub struct Applied {
     pub n_frames: u64,
 }
 
+/// A search over ingested clips; every filter given must hold. See docs/ingest.md.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClipQuery {
+    /// Only clips of this location (exact).
+    pub location: Option<String>,
+    /// Reel name, exact but case-insensitive (`a001` finds `A001`).
+    pub reel: Option<String>,
+    /// Case-insensitive substring of the camera's make, model or serial.
+    pub camera: Option<String>,
+    /// Clips whose timecode range (start to end, inclusive, across midnight too) holds this
+    /// label, read at each clip's own rate and counting; each hit says which frame.
+    pub timecode: Option<Timecode>,
+    /// Free text: every whitespace-separated word must occur, case-insensitively, in the
+    /// clip's name, key, location, reel, camera, lens, format, colour guess or a vendor
+    /// text field.
+    pub text: Option<String>,
+    /// At most this many hits (0: 100), ordered by reel, start timecode (clips without either last), location, key.
+    pub limit: u32,
+}
+
+/// One clip found, and where the query's timecode falls in it (if the query had one).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClipHit {
+    pub clip: ClipRecord,
+    pub at: Option<FrameAt>,
+}
+
 /// Filters of `GET /v1/turnovers`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TurnoverFilter {
@@ -316,4 +344,31 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> Result<Option<u64>, CatalogError>;
     /// Reachability check for `/health/readyz`.
     async fn ping(&self) -> Result<(), CatalogError>;
+
+    /// Records ingested clips in one transaction; a clip already recorded (same location
+    /// and key) is replaced — re-ingesting a folder updates it.
+    async fn upsert_clips(
+        &self,
+        clips: &[ClipRecord],
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError>;
+    /// One clip by location and key.
+    async fn clip(&self, location: &str, key: &str) -> Result<Option<ClipRecord>, CatalogError>;
+    /// Clips matching every filter of the query.
+    async fn search_clips(&self, query: &ClipQuery) -> Result<Vec<ClipHit>, CatalogError>;
+    /// The editorial question: which clip and frame hold timecode `tc` on reel `reel`? Every
+    /// clip of the reel whose range holds it, each with the frame number and its state
+    /// (present, missing, bad).
+    async fn locate_timecode(
+        &self,
+        reel: &str,
+        tc: &Timecode,
+    ) -> Result<Vec<ClipHit>, CatalogError> {
+        self.search_clips(&ClipQuery {
+            reel: Some(reel.to_string()),
+            timecode: Some(*tc),
+            ..ClipQuery::default()
+        })
+        .await
+    }
 }

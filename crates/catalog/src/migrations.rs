@@ -70,6 +70,32 @@ pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
             )",
         ],
     ),
+    (
+        3,
+        &[
+            // Ingested clips: the record as JSON plus the columns search filters on.
+            // `tc_*_key` are timecode labels as HHMMSS*1000+FF (rate-independent order).
+            "CREATE TABLE clips (
+                location TEXT NOT NULL,
+                clip_key TEXT NOT NULL,
+                name TEXT NOT NULL,
+                reel TEXT,
+                reel_lc TEXT,
+                camera_text TEXT NOT NULL,
+                format TEXT NOT NULL,
+                tc_start_key BIGINT,
+                tc_end_key BIGINT,
+                frame_first BIGINT NOT NULL,
+                frame_last BIGINT NOT NULL,
+                search_text TEXT NOT NULL,
+                record_json TEXT NOT NULL,
+                ingested_at TEXT NOT NULL,
+                PRIMARY KEY (location, clip_key)
+            )",
+            "CREATE INDEX clips_by_reel ON clips (reel_lc, tc_start_key)",
+            "CREATE INDEX clips_by_name ON clips (name)",
+        ],
+    ),
 ];
 
 pub(crate) fn latest() -> i64 {

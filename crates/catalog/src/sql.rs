@@ -808,4 +808,170 @@ impl Catalog for SqlCatalog {
         sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
         Ok(())
     }
+
+    async fn upsert_clips(
+        &self,
+        clips: &[ClipRecord],
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        for c in clips {
+            let json = serde_json::to_string(c).map_err(|e| CatalogError::Corrupt {
+                column: "clips.record_json",
+                value: e.to_string(),
+            })?;
+            sqlx::query(
+                "INSERT INTO clips (location, clip_key, name, reel, reel_lc, camera_text, format,
+                    tc_start_key, tc_end_key, frame_first, frame_last, search_text, record_json, ingested_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (location, clip_key) DO UPDATE SET
+                    name = excluded.name, reel = excluded.reel, reel_lc = excluded.reel_lc,
+                    camera_text = excluded.camera_text, format = excluded.format,
+                    tc_start_key = excluded.tc_start_key, tc_end_key = excluded.tc_end_key,
+                    frame_first = excluded.frame_first, frame_last = excluded.frame_last,
+                    search_text = excluded.search_text, record_json = excluded.record_json,
+                    ingested_at = excluded.ingested_at",
+            )
+            .bind(&c.location)
+            .bind(&c.key)
+            .bind(&c.name)
+            .bind(c.reel.clone())
+            .bind(c.reel.as_ref().map(|r| r.to_lowercase()))
+            .bind(camera_text(c))
+            .bind(c.format.name())
+            .bind(c.timecode.start.map(|t| t.label_key()))
+            .bind(c.timecode.end.map(|t| t.label_key()))
+            .bind(c.frames.first as i64)
+            .bind(c.frames.last as i64)
+            .bind(search_text(c))
+            .bind(json)
+            .bind(ts(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clip(&self, location: &str, key: &str) -> Result<Option<ClipRecord>, CatalogError> {
+        let row =
+            sqlx::query("SELECT record_json FROM clips WHERE location = $1 AND clip_key = $2")
+                .bind(location)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| clip_of(&r)).transpose()
+    }
+
+    async fn search_clips(&self, q: &ClipQuery) -> Result<Vec<ClipHit>, CatalogError> {
+        let mut sql = String::from("SELECT record_json FROM clips WHERE 1 = 1");
+        let mut binds: Vec<Bind> = Vec::new();
+        let param = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        if let Some(l) = &q.location {
+            let p = param(&mut binds, Bind::Text(l.clone()));
+            sql.push_str(&format!(" AND location = {p}"));
+        }
+        if let Some(r) = &q.reel {
+            let p = param(&mut binds, Bind::Text(r.to_lowercase()));
+            sql.push_str(&format!(" AND reel_lc = {p}"));
+        }
+        if let Some(c) = &q.camera {
+            let p = param(&mut binds, Bind::Text(like(c)));
+            sql.push_str(&format!(" AND camera_text LIKE {p} ESCAPE '\\'"));
+        }
+        for word in q.text.as_deref().unwrap_or("").split_whitespace() {
+            let p = param(&mut binds, Bind::Text(like(word)));
+            sql.push_str(&format!(" AND search_text LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(tc) = &q.timecode {
+            let p = param(&mut binds, Bind::Int(tc.label_key()));
+            sql.push_str(&format!(
+                " AND tc_start_key IS NOT NULL AND tc_end_key IS NOT NULL AND (
+                    (tc_start_key <= {p} AND tc_end_key >= {p})
+                    OR (tc_end_key < tc_start_key AND (tc_start_key <= {p} OR tc_end_key >= {p})))"
+            ));
+        }
+        let limit = if q.limit == 0 { 100 } else { q.limit };
+        sql.push_str(&format!(
+            " ORDER BY CASE WHEN reel_lc IS NULL THEN 1 ELSE 0 END, reel_lc,
+               CASE WHEN tc_start_key IS NULL THEN 1 ELSE 0 END, tc_start_key, location, clip_key
+             LIMIT {limit}"
+        ));
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = match b {
+                Bind::Text(s) => query.bind(s),
+                Bind::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut hits = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let clip = clip_of(r)?;
+            let at = match &q.timecode {
+                // The label-key range is coarse; the clip's own rate decides.
+                Some(tc) => match clip.frame_at(tc) {
+                    Some(at) => Some(at),
+                    None => continue,
+                },
+                None => None,
+            };
+            hits.push(ClipHit { clip, at });
+        }
+        Ok(hits)
+    }
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// `%word%` with LIKE's wildcards escaped, lower-cased (the columns are lower-case).
+fn like(word: &str) -> String {
+    let mut s = String::from("%");
+    for c in word.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+fn camera_text(c: &ClipRecord) -> String {
+    [&c.camera.make, &c.camera.model, &c.camera.serial]
+        .iter()
+        .filter_map(|v| v.as_deref())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn search_text(c: &ClipRecord) -> String {
+    let mut parts: Vec<&str> = vec![&c.name, &c.key, &c.location, c.format.name()];
+    for v in [
+        &c.reel,
+        &c.camera.make,
+        &c.camera.model,
+        &c.camera.serial,
+        &c.lens.model,
+        &c.colour.guess,
+    ] {
+        parts.extend(v.as_deref());
+    }
+    parts.extend(c.vendor.values().filter_map(|v| v.as_str()));
+    parts.join(" ").to_lowercase()
+}
+
+fn clip_of(row: &AnyRow) -> Result<ClipRecord, CatalogError> {
+    let json: String = row.try_get("record_json")?;
+    serde_json::from_str(&json).map_err(|e| CatalogError::Corrupt {
+        column: "clips.record_json",
+        value: format!("{e}: {}", json.chars().take(80).collect::<String>()),
+    })
 }

@@ -18,7 +18,7 @@ mod writer;
 pub use create::{create_generation, CreateOptions, CreatorInfo, GenerationSummary, Process};
 pub use error::MhlError;
 pub use hash::{hash_data, hash_file, hash_of_hash_list, HashFormat};
-pub use manifest::{ChainProblem, CreatorRecord};
+pub use manifest::{parse_manifest, ChainProblem, CreatorRecord, HashEntry, Manifest, MediaEntry};
 pub use tree::DirectoryHash;
 pub use verify::{
     directory_hashes, info, verify, DirectoryMismatch, FileOutcome, GenerationInfo, HistoryInfo,
