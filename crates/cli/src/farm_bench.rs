@@ -278,9 +278,7 @@ async fn start_dispatcher(
     );
     if hook {
         d = d.with_hook(Arc::new(
-            platefarm_dispatcher::delivery::StoreDelivery::new(
-                store, local_root,
-            ),
+            platefarm_dispatcher::delivery::StoreDelivery::new(store, local_root),
         ));
     }
     let dispatcher = Arc::new(d);
@@ -325,7 +323,15 @@ async fn dispatch_run(
         window: Some(opts.window.max(1)),
         ..Default::default()
     };
-    let d = start_dispatcher(catalog, store, queue.clone(), config, false, Some(root.to_path_buf())).await?;
+    let d = start_dispatcher(
+        catalog,
+        store,
+        queue.clone(),
+        config,
+        false,
+        Some(root.to_path_buf()),
+    )
+    .await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut consumers = Vec::new();
     for i in 0..opts.consumers.max(1) {
@@ -469,8 +475,7 @@ async fn farm_run(
             chunk_size: opts.chunk_size,
             ..Default::default()
         };
-        let d =
-            start_dispatcher(catalog, store, queue.clone(), config, true, local_root).await?;
+        let d = start_dispatcher(catalog, store, queue.clone(), config, true, local_root).await?;
         let id = fresh("TO-farm");
         let started = Instant::now();
         let submitted = d

@@ -32,6 +32,21 @@ pub use render::{
     ChunkContext, FrameJob, ImagingRenderer, ProxyBytes, RenderFailure, RenderedFrame, Renderer,
 };
 
+/// The store keys of one frame to render.
+struct FrameKeys {
+    frame: u32,
+    input: String,
+    plate: String,
+    proxy: Option<String>,
+}
+
+/// A rendered frame waiting to be written: (key, bytes, xxh64) of its plate and proxy.
+struct RenderedOutputs {
+    frame: u32,
+    plate: (String, Vec<u8>, String),
+    proxy: Option<(String, Vec<u8>, String)>,
+}
+
 /// Most result events packed into one broker message.
 const EVENTS_PER_MESSAGE: usize = 256;
 
@@ -368,6 +383,54 @@ impl Worker {
             .map_err(store_failure)
     }
 
+    async fn fetch(&self, key: &str) -> Result<Vec<u8>, ChunkError> {
+        self.store
+            .get(key, self.config.max_input_bytes)
+            .await
+            .map_err(store_failure)
+    }
+
+    /// Writes a rendered frame's proxy, then its plate, each recorded in the chunk's record
+    /// (so a redelivery resumes after it); returns the frame's output files, plate first.
+    async fn write_outputs(
+        &self,
+        r: RenderedOutputs,
+        record: &mut resume::ChunkRecord,
+    ) -> Result<(u32, Vec<OutputFile>), ChunkError> {
+        let mut proxy_file = None;
+        if let Some((key, bytes, xxh64)) = r.proxy {
+            let file = OutputFile {
+                size: bytes.len() as u64,
+                key,
+                xxh64,
+            };
+            self.store
+                .put(&file.key, bytes)
+                .await
+                .map_err(store_failure)?;
+            record
+                .add(self.store.as_ref(), file.clone())
+                .await
+                .map_err(store_failure)?;
+            proxy_file = Some(file);
+        }
+        let (key, bytes, xxh64) = r.plate;
+        let file = OutputFile {
+            size: bytes.len() as u64,
+            key,
+            xxh64,
+        };
+        self.store
+            .put(&file.key, bytes)
+            .await
+            .map_err(store_failure)?;
+        record
+            .add(self.store.as_ref(), file.clone())
+            .await
+            .map_err(store_failure)?;
+        Ok((r.frame, std::iter::once(file).chain(proxy_file).collect()))
+    }
+
     async fn render_chunk(
         &self,
         msg: &ChunkMessage,
@@ -385,16 +448,17 @@ impl Worker {
         let mut record = resume::ChunkRecord::load(self.store.as_ref(), msg)
             .await
             .map_err(store_failure)?;
-        let mut outputs = Vec::new();
+        // A redelivered chunk resumes: a frame this turnover's chunk already wrote (its record
+        // says so and the object has the recorded size) is not rendered again. The proxy is
+        // written before its plate, so a finished plate has its proxy.
+        let mut by_frame: std::collections::BTreeMap<u32, Vec<OutputFile>> = Default::default();
+        let mut todo = Vec::new();
         for frame in msg.frames.frames() {
             let out_key = plate_key(&msg.output_location, &msg.shot, frame);
             let proxy_key = msg
                 .proxy
                 .as_ref()
                 .map(|p| proxy_key(&msg.output_location, &msg.shot, frame, p.format));
-            // A redelivered chunk resumes: a frame this turnover's chunk already wrote (its
-            // record says so and the object has the recorded size) is not rendered again. The
-            // proxy is written before its plate, so a finished plate has its proxy.
             if let Some(done) = record.finished(self.store.as_ref(), &out_key).await {
                 let proxy_done = match &proxy_key {
                     Some(k) => record.finished(self.store.as_ref(), k).await.map(Some),
@@ -402,71 +466,79 @@ impl Worker {
                 };
                 if let Some(proxy_done) = proxy_done {
                     self.metrics.frames_resumed.inc();
-                    outputs.push(done);
-                    outputs.extend(proxy_done);
+                    by_frame.insert(frame, std::iter::once(done).chain(proxy_done).collect());
                     continue;
                 }
             }
+            todo.push(FrameKeys {
+                frame,
+                input: pattern.frame_path(frame),
+                plate: out_key,
+                proxy: proxy_key,
+            });
+        }
+        // A pipeline of three: while frame n renders on the pool, frame n+1 is fetched and
+        // frame n-1 is written, so the store's latency hides behind the render.
+        let mut next_input: Option<Vec<u8>> = None;
+        let mut written: Option<RenderedOutputs> = None;
+        for (i, keys) in todo.iter().enumerate() {
             let started = Instant::now();
-            let in_key = pattern.frame_path(frame);
-            let input = self
-                .store
-                .get(&in_key, self.config.max_input_bytes)
-                .await
-                .map_err(store_failure)?;
+            let input = match next_input.take() {
+                Some(bytes) => bytes,
+                None => self.fetch(&keys.input).await?,
+            };
+            let fetch_next = async {
+                match todo.get(i + 1) {
+                    Some(next) => self.fetch(&next.input).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let previous = written.take();
+            let write_previous = async {
+                match previous {
+                    Some(r) => self.write_outputs(r, &mut record).await.map(Some),
+                    None => Ok(None),
+                }
+            };
             let renderer = self.renderer.clone();
             let job = FrameJob {
-                frame,
+                frame: keys.frame,
                 context: context.clone(),
             };
-            let (rendered, plate_hash, proxy_hash) = on_pool(&self.pool, move || {
+            let render = on_pool(&self.pool, move || {
                 let rendered = renderer.render(&input, &job)?;
                 let hash = |b: &[u8]| platefarm_mhl::hash_data(platefarm_mhl::HashFormat::Xxh64, b);
                 let plate_hash = hash(&rendered.plate);
                 let proxy_hash = rendered.proxy.as_ref().map(|p| hash(&p.bytes));
                 Ok((rendered, plate_hash, proxy_hash))
-            })
-            .await
-            .map_err(|f| ChunkError::Permanent(format!("frame {frame} ({in_key}): {f}")))?;
-            let mut proxy_file = None;
-            if let (Some(key), Some(proxy), Some(xxh64)) = (&proxy_key, rendered.proxy, proxy_hash)
-            {
-                let file = OutputFile {
-                    key: key.clone(),
-                    size: proxy.bytes.len() as u64,
-                    xxh64,
-                };
-                self.store
-                    .put(key, proxy.bytes)
-                    .await
-                    .map_err(store_failure)?;
-                record
-                    .add(self.store.as_ref(), file.clone())
-                    .await
-                    .map_err(store_failure)?;
-                proxy_file = Some(file);
+            });
+            let (rendered, fetched, wrote) = tokio::join!(render, fetch_next, write_previous);
+            if let Some((frame, files)) = wrote? {
+                by_frame.insert(frame, files);
             }
-            let file = OutputFile {
-                key: out_key.clone(),
-                size: rendered.plate.len() as u64,
-                xxh64: plate_hash,
-            };
-            self.store
-                .put(&out_key, rendered.plate)
-                .await
-                .map_err(store_failure)?;
-            record
-                .add(self.store.as_ref(), file.clone())
-                .await
-                .map_err(store_failure)?;
+            let (rendered, plate_hash, proxy_hash) = rendered.map_err(|f| {
+                ChunkError::Permanent(format!("frame {} ({}): {f}", keys.frame, keys.input))
+            })?;
+            next_input = fetched?;
             self.metrics.frames_rendered.inc();
             self.metrics
                 .frame_seconds
                 .observe(started.elapsed().as_secs_f64());
             stats.frames_rendered += 1;
-            outputs.push(file);
-            outputs.extend(proxy_file);
+            written = Some(RenderedOutputs {
+                frame: keys.frame,
+                plate: (keys.plate.clone(), rendered.plate, plate_hash),
+                proxy: match (&keys.proxy, rendered.proxy, proxy_hash) {
+                    (Some(k), Some(p), Some(h)) => Some((k.clone(), p.bytes, h)),
+                    _ => None,
+                },
+            });
         }
+        if let Some(r) = written.take() {
+            let (frame, files) = self.write_outputs(r, &mut record).await?;
+            by_frame.insert(frame, files);
+        }
+        let outputs = by_frame.into_values().flatten().collect();
         Ok(outputs)
     }
 }
