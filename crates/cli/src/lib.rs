@@ -10,6 +10,7 @@ pub mod demo;
 pub mod embedded;
 pub mod farm;
 pub mod farm_bench;
+pub mod ingest;
 pub mod remote;
 pub mod sample;
 pub mod simulate;

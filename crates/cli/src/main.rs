@@ -112,6 +112,12 @@ struct BenchFarmArgs {
 }
 
 #[derive(Subcommand)]
+enum ClipsCommand {
+    /// Search clips by reel, camera, text; `--timecode` finds the clip and frame holding it.
+    Search(platefarm::ingest::SearchArgs),
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Make a sample turnover, render it on the embedded farm, show the result.
     Demo {
@@ -157,6 +163,14 @@ enum Command {
     /// Scale workers to the backlog and the deadlines (spawns `platefarm worker` processes, or
     /// serves the decision for KEDA).
     Autoscaler(platefarm::autoscaler::AutoscalerArgs),
+    /// Inspect camera originals (a folder, a store URL or a prefix in --store): verify their
+    /// ASC MHL history, record every clip's metadata in the catalog, store thumbnails.
+    Ingest(platefarm::ingest::IngestArgs),
+    /// Ingested clips.
+    Clips {
+        #[command(subcommand)]
+        command: ClipsCommand,
+    },
     /// Simulate a day of the farm under our scaling policy, fixed fleets and KEDA's
     /// queue-length rule; prints a table and writes an SVG plot.
     Simulate(platefarm::simulate::SimulateArgs),
@@ -316,6 +330,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 report.summary.chunks.failed
             );
         }
+        Command::Ingest(args) => platefarm::ingest::run_ingest(&args).await?,
+        Command::Clips {
+            command: ClipsCommand::Search(args),
+        } => platefarm::ingest::run_search(&args).await?,
         Command::Autoscaler(args) => {
             platefarm::autoscaler::run(args, platefarm::farm::shutdown_signal()).await?;
         }

@@ -27,7 +27,7 @@ pub use inspect::{ingest, inspect_clip, IngestOptions, IngestReport};
 pub use mhl::MhlSummary;
 pub use probe::FrameInfo;
 pub use record::*;
-pub use thumbnail::{thumbnail_jpeg, ThumbnailOptions};
+pub use thumbnail::{thumbnail_jpeg, thumbnail_key, ThumbnailOptions};
 pub use timecode::{Rate, Timecode, TimecodeError};
 
 use std::collections::BTreeMap;

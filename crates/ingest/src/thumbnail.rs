@@ -89,3 +89,21 @@ pub fn thumbnail_jpeg(
     })?;
     Ok((frame, w, h, jpeg))
 }
+
+/// Where a clip's thumbnail is stored, relative to its location: beside the footage, under
+/// `.platefarm/thumbnails/` (a dot folder, so a later ingest of the location skips it), named
+/// by the clip's key with `/` and `%` made `_` so clips of different folders never collide.
+pub fn thumbnail_key(clip: &ClipRecord) -> String {
+    let name: String = clip
+        .key
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '%' | '\\') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!(".platefarm/thumbnails/{name}.jpg")
+}
