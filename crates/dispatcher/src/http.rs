@@ -37,6 +37,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
         .route("/v1/turnovers/{id}/cancel", post(cancel))
         .route("/v1/turnovers/{id}/retry-failed", post(retry_failed))
         .route("/v1/turnovers/{id}/events", get(events))
+        .route("/v1/clips", get(clips))
         .with_state(dispatcher);
     let api = match token {
         Some(t) => api.layer(axum::middleware::from_fn_with_state(
@@ -184,6 +185,75 @@ async fn submit(State(d): State<Arc<Dispatcher>>, body: Body) -> Response {
         Err(e @ SubmitError::Conflict(_)) => error(StatusCode::CONFLICT, e.to_string()),
         Err(SubmitError::Catalog(e)) => catalog_error(e),
     }
+}
+
+/// `GET /v1/clips`: the catalog's clip search (docs/ingest.md). Each record gets its
+/// `thumbnail_key` (relative to its location); `match` answers the editorial question for a
+/// timecode: the first hit's clip, frame number, file and state.
+async fn clips(
+    State(d): State<Arc<Dispatcher>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut query = platefarm_catalog::ClipQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    for (k, v) in &q {
+        if let Err(reason) = platefarm_core::validate::plain_text(v) {
+            return error(StatusCode::BAD_REQUEST, format!("{k} {v:?} {reason}"));
+        }
+        let text = Some(v.clone()).filter(|v| !v.trim().is_empty());
+        match k.as_str() {
+            "reel" => query.reel = text,
+            "camera" => query.camera = text,
+            "text" => query.text = text,
+            "location" => query.location = text,
+            "timecode" => match v.parse::<platefarm_ingest::Timecode>() {
+                Ok(tc) => query.timecode = Some(tc),
+                Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+            },
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => query.limit = n,
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("limit {v:?} is not a number in 1..=1000"),
+                    )
+                }
+            },
+            other => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter {other:?} (reel, camera, timecode, text, location, limit)"),
+                )
+            }
+        }
+    }
+    let hits = match d.catalog().search_clips(&query).await {
+        Ok(h) => h,
+        Err(e) => return catalog_error(e),
+    };
+    let matched = hits.iter().find_map(|h| {
+        h.at.as_ref().map(|at| {
+            json!({
+                "clip": h.clip.name, "key": h.clip.key, "frame": at.frame, "file": at.key,
+                "status": match &at.status {
+                    platefarm_ingest::FrameStatus::Present => "present".to_string(),
+                    platefarm_ingest::FrameStatus::Missing => "missing".to_string(),
+                    platefarm_ingest::FrameStatus::Bad { reason } => format!("bad: {reason}"),
+                },
+            })
+        })
+    });
+    let clips: Vec<Value> = hits
+        .iter()
+        .map(|h| {
+            let mut v = serde_json::to_value(&h.clip).unwrap_or(Value::Null);
+            v["thumbnail_key"] = Value::from(platefarm_ingest::thumbnail_key(&h.clip));
+            v
+        })
+        .collect();
+    Json(json!({ "clips": clips, "match": matched })).into_response()
 }
 
 async fn list(

@@ -129,6 +129,28 @@ pub fn document() -> Value {
                 "parameters": [id_param()],
                 "responses": common(json!({"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}))
             }},
+            "/v1/clips": {"get": {
+                "summary": "Search ingested clips; with timecode, which clip and frame hold it",
+                "parameters": [
+                    {"name": "reel", "in": "query", "schema": {"type": "string"}},
+                    {"name": "camera", "in": "query", "schema": {"type": "string"}},
+                    {"name": "timecode", "in": "query", "schema": {"type": "string", "example": "13:45:10:07"}},
+                    {"name": "text", "in": "query", "schema": {"type": "string"}},
+                    {"name": "location", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+                ],
+                "responses": {
+                    "200": {"description": "Clip records (docs/ingest.md) and, for a timecode, the first match", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["clips", "match"], "properties": {
+                            "clips": {"type": "array", "items": {"type": "object"}},
+                            "match": {"type": "object", "nullable": true, "properties": {
+                                "clip": {"type": "string"}, "key": {"type": "string"}, "frame": {"type": "integer"},
+                                "file": {"type": "string"}, "status": {"type": "string"}}}}}}}},
+                    "400": error_response("A bad query parameter (names it)"),
+                    "401": error_response("Missing or wrong API token"),
+                    "503": error_response("The catalog is unavailable; try again")
+                }
+            }},
             "/v1/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}}

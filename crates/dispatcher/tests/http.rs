@@ -22,6 +22,11 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
+        let catalog = SqlCatalog::connect("sqlite::memory:").await.unwrap();
+        Api::start_with(Arc::new(catalog)).await
+    }
+
+    async fn start_with(catalog: Arc<SqlCatalog>) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(LocalStore::open(dir.path()).unwrap());
         for f in 1..=4u32 {
@@ -36,7 +41,7 @@ impl Api {
         let adapters = Adapters {
             store,
             queue: Arc::new(MemoryQueue::new()),
-            catalog: Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap()),
+            catalog,
             hook: None,
         };
         let config = ServeConfig {
@@ -394,4 +399,58 @@ async fn api_requests_are_counted_by_route_template_and_status() {
     );
     assert!(!metrics.contains("route=\"/metrics\"") && !metrics.contains("/health"));
     Arc::try_unwrap(api).ok().unwrap().stop().await;
+}
+
+/// `GET /v1/clips` over ingested records: search by reel and the timecode question, and bad
+/// parameters answered 400 naming the problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_search_answers_which_clip_and_frame_hold_a_timecode() {
+    use platefarm_catalog::Catalog;
+    let catalog = Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap());
+    let footage = platefarm_ingest::synth::mixed_folder();
+    catalog
+        .upsert_clips(&footage.expected, chrono::Utc::now())
+        .await
+        .unwrap();
+    let api = Api::start_with(catalog).await;
+    let clip = footage
+        .expected
+        .iter()
+        .find(|c| c.reel.is_some() && c.timecode.start.is_some())
+        .expect("a clip with reel and timecode");
+    let rate = clip.timecode.rate.unwrap();
+    let tc = clip.timecode.start.unwrap().add_frames(3, rate).unwrap();
+    let path = format!(
+        "/v1/clips?reel={}&timecode={}",
+        clip.reel.as_deref().unwrap(),
+        tc.to_string().replace(':', "%3A").replace(';', "%3B")
+    );
+    let (status, v) = api.call("GET", &path, b"");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["match"]["clip"], clip.name.as_str(), "{v}");
+    assert_eq!(v["match"]["frame"], clip.frames.first + 3, "{v}");
+    assert_eq!(v["clips"][0]["key"], clip.key.as_str());
+    assert!(v["clips"][0]["thumbnail_key"]
+        .as_str()
+        .unwrap()
+        .starts_with(".platefarm/thumbnails/"));
+    let (status, all) = api.call("GET", "/v1/clips", b"");
+    assert_eq!(status, 200);
+    assert_eq!(
+        all["clips"].as_array().unwrap().len(),
+        footage.expected.len()
+    );
+    assert_eq!(all["match"], Value::Null);
+    for (path, names) in [
+        ("/v1/clips?timecode=25%3A99", "25:99"),
+        ("/v1/clips?limit=0", "limit"),
+        ("/v1/clips?color=red", "color"),
+    ] {
+        let (status, v) = api.call("GET", path, b"");
+        assert_eq!(status, 400, "{path}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(names), "{path}: {v}");
+    }
+    let (status, _) = http_with(api.addr, "GET", "/v1/clips", &[], b"");
+    assert_eq!(status, 401, "the token is required");
+    api.stop().await;
 }
