@@ -384,10 +384,25 @@ impl Worker {
     }
 
     async fn fetch(&self, key: &str) -> Result<Vec<u8>, ChunkError> {
-        self.store
+        let started = Instant::now();
+        let bytes = self
+            .store
             .get(key, self.config.max_input_bytes)
             .await
-            .map_err(store_failure)
+            .map_err(store_failure)?;
+        self.stage("fetch", started);
+        self.metrics
+            .bytes
+            .with_label_values(&["read"])
+            .inc_by(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    fn stage(&self, stage: &str, started: Instant) {
+        self.metrics
+            .stage_seconds
+            .with_label_values(&[stage])
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// Writes a rendered frame's proxy, then its plate, each recorded in the chunk's record
@@ -397,6 +412,8 @@ impl Worker {
         r: RenderedOutputs,
         record: &mut resume::ChunkRecord,
     ) -> Result<(u32, Vec<OutputFile>), ChunkError> {
+        let started = Instant::now();
+        let written = r.plate.1.len() + r.proxy.as_ref().map_or(0, |p| p.1.len());
         let mut proxy_file = None;
         if let Some((key, bytes, xxh64)) = r.proxy {
             let file = OutputFile {
@@ -428,6 +445,11 @@ impl Worker {
             .add(self.store.as_ref(), file.clone())
             .await
             .map_err(store_failure)?;
+        self.stage("write", started);
+        self.metrics
+            .bytes
+            .with_label_values(&["written"])
+            .inc_by(written as u64);
         Ok((r.frame, std::iter::once(file).chain(proxy_file).collect()))
     }
 
@@ -505,6 +527,7 @@ impl Worker {
                 frame: keys.frame,
                 context: context.clone(),
             };
+            let render_started = Instant::now();
             let render = on_pool(&self.pool, move || {
                 let rendered = renderer.render(&input, &job)?;
                 let hash = |b: &[u8]| platefarm_mhl::hash_data(platefarm_mhl::HashFormat::Xxh64, b);
@@ -516,6 +539,7 @@ impl Worker {
             if let Some((frame, files)) = wrote? {
                 by_frame.insert(frame, files);
             }
+            self.stage("render", render_started);
             let (rendered, plate_hash, proxy_hash) = rendered.map_err(|f| {
                 ChunkError::Permanent(format!("frame {} ({}): {f}", keys.frame, keys.input))
             })?;

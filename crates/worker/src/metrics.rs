@@ -2,7 +2,8 @@
 //! has not happened yet is 0, not an absent series.
 
 use prometheus::{
-    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry,
 };
 
 #[derive(Clone)]
@@ -12,6 +13,10 @@ pub struct WorkerMetrics {
     /// label `outcome`: done | failed | requeued | rejected
     pub chunks: IntCounterVec,
     pub frame_seconds: Histogram,
+    /// label `stage`: fetch | render | write — one frame's time in each stage.
+    pub stage_seconds: HistogramVec,
+    /// label `direction`: read | written — bytes of frames read and outputs written.
+    pub bytes: IntCounterVec,
     pub busy: IntGauge,
     pub slots: IntGauge,
     /// Acks, requeues and rejects the broker did not take (the chunk is redelivered).
@@ -50,6 +55,31 @@ impl WorkerMetrics {
             ]),
         )
         .expect("metric");
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "platefarm_worker_stage_seconds",
+                "One frame's time in a stage: fetch (input from the store), render (decode, colour, reframe, encode, hash), write (outputs and resume record)",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["stage"],
+        )
+        .expect("metric");
+        let bytes = IntCounterVec::new(
+            Opts::new(
+                "platefarm_worker_bytes_total",
+                "Bytes of input frames read and outputs written",
+            ),
+            &["direction"],
+        )
+        .expect("metric");
+        for stage in ["fetch", "render", "write"] {
+            stage_seconds.with_label_values(&[stage]);
+        }
+        for direction in ["read", "written"] {
+            bytes.with_label_values(&[direction]);
+        }
         let busy = IntGauge::new("platefarm_worker_busy_slots", "Chunks being rendered now")
             .expect("metric");
         let slots = IntGauge::new("platefarm_worker_slots", "Chunks this worker holds at most")
@@ -81,6 +111,8 @@ impl WorkerMetrics {
             Box::new(frames_resumed.clone()),
             Box::new(chunks.clone()),
             Box::new(frame_seconds.clone()),
+            Box::new(stage_seconds.clone()),
+            Box::new(bytes.clone()),
             Box::new(busy.clone()),
         ] {
             registry
@@ -92,6 +124,8 @@ impl WorkerMetrics {
             frames_resumed,
             chunks,
             frame_seconds,
+            stage_seconds,
+            bytes,
             busy,
             slots,
             settle_errors,
