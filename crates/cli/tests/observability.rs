@@ -93,6 +93,42 @@ fn deploy_files_pass_their_validators() {
             .args(&files),
     );
     let chunks = platefarm_queue::FarmQueues::default().chunks;
+    check(
+        "deploy/rabbitmq (definitions, plugins and config against docker-compose.yml)",
+        Command::new(python()).arg("scripts/check_rabbitmq.py"),
+    );
+    // And the real broker takes them: imported, the farm's user authenticates with the
+    // compose password (the broker's own hashing), then the user is removed again.
+    // The broker (another user) reads the file itself: a world-readable copy in /tmp.
+    let scratch = tempfile::Builder::new()
+        .prefix("platefarm-definitions")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let defs = scratch.path().join("definitions.json");
+    std::fs::copy(repo().join("deploy/rabbitmq/definitions.json"), &defs).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&defs, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    check(
+        "rabbitmqctl import_definitions deploy/rabbitmq/definitions.json",
+        Command::new("rabbitmqctl")
+            .args(["-q", "import_definitions"])
+            .arg(&defs),
+    );
+    let auth = Command::new("rabbitmqctl")
+        .args(["-q", "authenticate_user", "platefarm", "platefarm"])
+        .output()
+        .expect("rabbitmqctl");
+    let _ = Command::new("rabbitmqctl")
+        .args(["-q", "delete_user", "platefarm"])
+        .output();
+    assert!(
+        auth.status.success(),
+        "the broker refused the compose credentials after importing the definitions: {}",
+        String::from_utf8_lossy(&auth.stderr)
+    );
     // The default set (KEDA's metrics-api trigger on the autoscaler's decision) and the
     // queue-length alternative, each a complete set one would apply.
     let default: Vec<String> = [
