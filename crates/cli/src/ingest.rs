@@ -10,10 +10,7 @@
 
 use anyhow::Context;
 use platefarm_catalog::{ClipHit, ClipQuery};
-use platefarm_ingest::{
-    ingest, thumbnail_jpeg, thumbnail_key, ClipRecord, Entry, FrameStatus, IngestOptions,
-    IngestReport, ThumbnailOptions, Timecode,
-};
+use platefarm_ingest::{ClipRecord, FrameStatus, IngestReport, Timecode};
 use platefarm_store::{ObjectStore, StoreUrl};
 use std::sync::Arc;
 
@@ -113,59 +110,19 @@ pub async fn open_location(location: &str, store: Option<&str>) -> anyhow::Resul
 /// Lists the location, inspects it (MHL first), stores thumbnails beside the footage; the
 /// report's clips are what the catalog should record.
 pub async fn ingest_location(loc: &OpenLocation, thumbnails: bool) -> anyhow::Result<IngestReport> {
-    let listing = loc
-        .store
-        .list(&loc.prefix)
-        .await
-        .with_context(|| format!("listing {}", loc.name))?;
-    let entries: Vec<Entry> = listing
-        .iter()
-        .filter_map(|m| {
-            let key = m.key.strip_prefix(&loc.prefix)?;
-            Some(Entry::new(key, m.size))
-        })
-        .collect();
-    let handle = tokio::runtime::Handle::current();
-    let (store, prefix, name) = (loc.store.clone(), loc.prefix.clone(), loc.name.clone());
-    let report = tokio::task::spawn_blocking(move || {
-        // Called from the rayon pool, never from a runtime thread.
-        let source = |key: &str| -> Result<Vec<u8>, String> {
-            handle
-                .block_on(store.get(&format!("{prefix}{key}"), MAX_FILE_BYTES))
-                .map_err(|e| e.to_string())
-        };
-        let opts = IngestOptions {
-            location: name.clone(),
-            ..Default::default()
-        };
-        let report = ingest(&entries, &source, &opts)?;
-        let mut thumbs = Vec::new();
-        if thumbnails {
-            use rayon::prelude::*;
-            thumbs = report
-                .clips
-                .par_iter()
-                .map(|clip| {
-                    thumbnail_jpeg(clip, &source, &ThumbnailOptions::default())
-                        .map(|(_, _, _, jpeg)| (format!("{prefix}{}", thumbnail_key(clip)), jpeg))
-                        .map_err(|e| format!("no thumbnail for {}: {e}", clip.key))
-                })
-                .collect();
-        }
-        for thumb in thumbs {
-            match thumb {
-                Ok((key, jpeg)) => handle
-                    .block_on(store.put(&key, jpeg))
-                    .with_context(|| format!("writing the thumbnail {key}"))?,
-                // A clip with no readable frame has no thumbnail; its record says why.
-                Err(why) => eprintln!("platefarm: {why}"),
-            }
-        }
-        anyhow::Ok(report)
-    })
-    .await
-    .context("the ingest task stopped")??;
-    Ok(report)
+    let done = platefarm_dispatcher::ingest::ingest_store(
+        loc.store.clone(),
+        &loc.prefix,
+        &loc.name,
+        thumbnails,
+        MAX_FILE_BYTES,
+    )
+    .await?;
+    for why in &done.thumbnail_errors {
+        // A clip with no readable frame has no thumbnail; its record says why.
+        eprintln!("platefarm: {why}");
+    }
+    Ok(done.report)
 }
 
 pub async fn run_ingest(args: &IngestArgs) -> anyhow::Result<()> {

@@ -38,6 +38,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
         .route("/v1/turnovers/{id}/retry-failed", post(retry_failed))
         .route("/v1/turnovers/{id}/events", get(events))
         .route("/v1/clips", get(clips))
+        .route("/v1/ingests", post(ingest))
         .with_state(dispatcher);
     let api = match token {
         Some(t) => api.layer(axum::middleware::from_fn_with_state(
@@ -185,6 +186,97 @@ async fn submit(State(d): State<Arc<Dispatcher>>, body: Body) -> Response {
         Err(e @ SubmitError::Conflict(_)) => error(StatusCode::CONFLICT, e.to_string()),
         Err(SubmitError::Catalog(e)) => catalog_error(e),
     }
+}
+
+/// `POST /v1/ingests` `{"location": "day1/"}`: ingests a prefix of the farm's store (ASC MHL
+/// first, every clip in parallel in this process), records the clips in the catalog and
+/// writes their thumbnails beside the footage; answers with the report once it is done.
+async fn ingest(State(d): State<Arc<Dispatcher>>, body: axum::body::Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request {
+        location: String,
+        #[serde(default = "yes")]
+        thumbnails: bool,
+    }
+    fn yes() -> bool {
+        true
+    }
+    let req: Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("malformed ingest request: {e}"),
+            )
+        }
+    };
+    let location = req.location.trim_matches('/');
+    if let Err(reason) = platefarm_core::validate::plain_text(location) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("location {:?} {reason}", req.location),
+        );
+    }
+    if !location.is_empty() {
+        if let Err(e) = platefarm_store::check_key(location) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("location {:?}: {e}", req.location),
+            );
+        }
+    }
+    let prefix = if location.is_empty() {
+        String::new()
+    } else {
+        format!("{location}/")
+    };
+    let done = match crate::ingest::ingest_store(
+        d.store().clone(),
+        &prefix,
+        location,
+        req.thumbnails,
+        2 << 30,
+    )
+    .await
+    {
+        Ok(done) => done,
+        Err(e) if e.is_store() => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    if done.report.clips.is_empty() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "location {:?} holds no footage ({} other files)",
+                req.location,
+                done.report.ignored.len()
+            ),
+        );
+    }
+    if let Err(e) = d
+        .catalog()
+        .upsert_clips(&done.report.clips, chrono::Utc::now())
+        .await
+    {
+        return catalog_error(e);
+    }
+    let frames: u32 = done.report.clips.iter().map(|c| c.frames.count).sum();
+    let bad: Vec<Value> = done
+        .report
+        .bad_frames()
+        .map(|(clip, b)| json!({"clip": clip, "frame": b.frame, "key": b.key, "reason": b.reason}))
+        .collect();
+    Json(json!({
+        "location": location,
+        "clips": done.report.clips.len(),
+        "frames": frames,
+        "bad_frames": bad,
+        "mhl": done.report.mhl,
+        "thumbnails": done.thumbnails,
+        "thumbnail_errors": done.thumbnail_errors,
+    }))
+    .into_response()
 }
 
 /// `GET /v1/clips`: the catalog's clip search (docs/ingest.md). Each record gets its

@@ -12,6 +12,7 @@ pub mod delivery;
 mod events;
 mod feed;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod openapi;
 pub mod resolve;

@@ -129,6 +129,27 @@ pub fn document() -> Value {
                 "parameters": [id_param()],
                 "responses": common(json!({"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}))
             }},
+            "/v1/ingests": {"post": {
+                "summary": "Ingest a prefix of the farm's store: verify its ASC MHL history, record every clip, write thumbnails",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["location"], "additionalProperties": false, "properties": {
+                        "location": {"type": "string", "example": "day1/"},
+                        "thumbnails": {"type": "boolean", "default": true}}}}}},
+                "responses": {
+                    "200": {"description": "Done: clips and frames recorded, bad frames with reasons, the MHL check", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {
+                            "location": {"type": "string"}, "clips": {"type": "integer"}, "frames": {"type": "integer"},
+                            "bad_frames": {"type": "array", "items": {"type": "object"}},
+                            "mhl": {"type": "object", "nullable": true},
+                            "thumbnails": {"type": "integer"},
+                            "thumbnail_errors": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "400": error_response("Malformed JSON or an unknown field"),
+                    "401": error_response("Missing or wrong API token"),
+                    "413": error_response("Body above the limit"),
+                    "422": error_response("A location outside the store, one with no footage, or an ASC MHL mismatch (names the files)"),
+                    "503": error_response("The store or the catalog is unavailable; try again")
+                }
+            }},
             "/v1/clips": {"get": {
                 "summary": "Search ingested clips; with timecode, which clip and frame hold it",
                 "parameters": [

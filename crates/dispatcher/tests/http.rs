@@ -454,3 +454,47 @@ async fn clip_search_answers_which_clip_and_frame_hold_a_timecode() {
     assert_eq!(status, 401, "the token is required");
     api.stop().await;
 }
+
+/// `POST /v1/ingests` over the farm's store: the generated mixed folder is recorded (bad
+/// frames with reasons, thumbnails beside it) and found by `GET /v1/clips`; bad requests get
+/// the right status and a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingest_of_a_store_prefix_is_recorded_and_searchable() {
+    let catalog = Arc::new(SqlCatalog::connect("sqlite::memory:").await.unwrap());
+    let api = Api::start_with(catalog).await;
+    let footage = platefarm_ingest::synth::mixed_folder();
+    for (key, bytes) in &footage.objects {
+        let path = api._dir.path().join("day1-card").join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let (status, v) = api.call("POST", "/v1/ingests", br#"{"location": "day1-card/"}"#);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["clips"], footage.expected.len(), "{v}");
+    assert!(v["bad_frames"].as_array().unwrap().len() >= 2, "{v}");
+    assert_eq!(v["thumbnails"], footage.expected.len(), "{v}");
+    let (status, found) = api.call("GET", "/v1/clips?location=day1-card", b"");
+    assert_eq!(status, 200);
+    let clips = found["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), footage.expected.len(), "{found}");
+    for c in clips {
+        let thumb = api
+            ._dir
+            .path()
+            .join("day1-card")
+            .join(c["thumbnail_key"].as_str().unwrap());
+        assert!(thumb.is_file(), "{}", thumb.display());
+    }
+    for (body, want, names) in [
+        (&br#"{"location": "../etc"}"#[..], 422, ".."),
+        (br#"{"location": "nothing-here/"}"#, 422, "no footage"),
+        (br#"{"location": "day\u0004card"}"#, 422, "location"),
+        (br#"{"location": 3}"#, 400, "malformed"),
+        (br#"{"location": "day1-card", "colour": 1}"#, 400, "colour"),
+    ] {
+        let (status, v) = api.call("POST", "/v1/ingests", body);
+        assert_eq!(status, want, "{v}");
+        assert!(v["error"].as_str().unwrap().contains(names), "{v}");
+    }
+    api.stop().await;
+}
