@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: starts what the tests need if it is not already there (reference-tool
-# venv, PostgreSQL, RabbitMQ), then runs rustfmt --check, clippy -D warnings and every test.
+# venv, PostgreSQL, RabbitMQ, s3s-fs, Prometheus, Chromium with playwright-core), then runs rustfmt --check, clippy -D warnings and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +51,19 @@ if ! command -v s3s-fs >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s
   log "installing s3s-fs (S3 server for the store tests)"
   cargo install s3s-fs@0.14.1 --features binary --locked || cargo install s3s-fs@0.14.1 --features binary
 fi
+
+# 2c. Chromium and playwright-core: crates/cli/tests/web.rs drives the web page in a real browser.
+if [ ! -x "${PLATEFARM_CHROMIUM:-/usr/bin/chromium}" ]; then
+  log "installing Chromium"
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+fi
+NODE_PREFIX="${PLATEFARM_NODE_PREFIX:-$HOME/.cache/platefarm/node}"
+if [ ! -d "$NODE_PREFIX/node_modules/playwright-core" ]; then
+  log "installing playwright-core into $NODE_PREFIX"
+  mkdir -p "$NODE_PREFIX"
+  npm install --prefix "$NODE_PREFIX" --no-audit --no-fund --loglevel=error playwright-core@1 >/dev/null
+fi
+export PLATEFARM_NODE_PREFIX="$NODE_PREFIX"
 
 # 3. The checks.
 log "docker-compose config"

@@ -68,7 +68,113 @@ pub async fn run_all(cat: &dyn Catalog, run: &str) {
     cancel_and_retry(cat, run).await;
     large_batches_apply_in_order(cat, run).await;
     clips(cat, run).await;
+    ingests(cat, run).await;
     cat.ping().await.expect("ping");
+}
+
+/// An ingest handed to workers: results apply once, the clips become searchable, the ingest
+/// finishes when no clip is pending, failures and bad frames are reported.
+async fn ingests(cat: &dyn Catalog, run: &str) {
+    let mut clips = ingested_clips(run);
+    let loc = format!("{run}-ing");
+    for c in &mut clips {
+        c.location = loc.clone();
+    }
+    let id = format!("{run}-IN");
+    let keys: Vec<String> = clips.iter().map(|c| c.key.clone()).collect();
+    cat.create_ingest(
+        &NewIngest {
+            ingest_id: id.clone(),
+            location: loc.clone(),
+            clip_keys: keys.clone(),
+            ignored: vec!["notes.txt".into()],
+            mhl: Some(serde_json::json!({"histories": 1})),
+        },
+        at(0),
+    )
+    .await
+    .expect("create ingest");
+    let s = cat.ingest(&id).await.unwrap().expect("recorded");
+    assert_eq!(
+        (s.state, s.clips_total, s.clips_done, s.ignored),
+        (IngestState::Running, keys.len() as u64, 0, 1)
+    );
+    assert_eq!(s.mhl, Some(serde_json::json!({"histories": 1})));
+    assert!(cat.ingest("no-such-ingest").await.unwrap().is_none());
+    let result = |key: &str, outcome: IngestOutcome| IngestResult {
+        kind: "ingest_result".into(),
+        version: platefarm_ingest::job::JOB_VERSION,
+        ingest_id: id.clone(),
+        clip_key: key.to_string(),
+        worker_id: "w1".into(),
+        outcome,
+    };
+    let (failing, done) = clips.split_last().unwrap();
+    for (i, c) in done.iter().enumerate() {
+        let r = result(
+            &c.key,
+            IngestOutcome::Done {
+                record: Box::new(c.clone()),
+                thumbnail_error: (i == 0).then(|| "no thumbnail: no readable frame".into()),
+            },
+        );
+        assert!(cat.record_ingest_result(&r, at(1)).await.unwrap());
+        assert!(
+            !cat.record_ingest_result(&r, at(2)).await.unwrap(),
+            "a duplicate result is ignored"
+        );
+        assert_eq!(cat.clip(&loc, &c.key).await.unwrap().as_ref(), Some(c));
+    }
+    assert_eq!(
+        cat.ingest(&id).await.unwrap().unwrap().state,
+        IngestState::Running,
+        "one clip still pending"
+    );
+    let unknown = IngestResult {
+        ingest_id: "no-such-ingest".into(),
+        ..result(&failing.key, IngestOutcome::Failed { reason: "x".into() })
+    };
+    assert!(!cat.record_ingest_result(&unknown, at(3)).await.unwrap());
+    let r = result(
+        &failing.key,
+        IngestOutcome::Failed {
+            reason: "dead-lettered after 5 deliveries".into(),
+        },
+    );
+    assert!(cat.record_ingest_result(&r, at(4)).await.unwrap());
+    let s = cat.ingest(&id).await.unwrap().unwrap();
+    assert_eq!(s.state, IngestState::CompletedWithFailures);
+    assert_eq!(s.finished_at, Some(at(4)));
+    assert_eq!((s.clips_done, s.clips_failed), (done.len() as u64, 1));
+    assert_eq!(
+        s.frames,
+        done.iter().map(|c| c.frames.count as u64).sum::<u64>()
+    );
+    let bad: usize = done.iter().map(|c| c.frames.bad.len()).sum();
+    assert!(bad > 0, "the generated folder has corrupt frames");
+    assert_eq!(s.bad_frames.len(), bad);
+    assert_eq!(s.failures.len(), 1);
+    assert_eq!(s.failures[0].clip, failing.key);
+    assert_eq!(s.failures[0].reason, "dead-lettered after 5 deliveries");
+    assert_eq!(s.thumbnail_errors.len(), 1);
+    // An ingest of nothing is complete at once.
+    let empty = format!("{run}-IN-empty");
+    cat.create_ingest(
+        &NewIngest {
+            ingest_id: empty.clone(),
+            location: loc,
+            clip_keys: vec![],
+            ignored: vec![],
+            mhl: None,
+        },
+        at(0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        cat.ingest(&empty).await.unwrap().unwrap().state,
+        IngestState::Completed
+    );
 }
 
 /// The synthetic mixed folder's clips, ingested under location `{run}-loc`, reels prefixed

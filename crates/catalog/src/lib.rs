@@ -11,6 +11,7 @@ pub mod conformance;
 mod migrations;
 mod sql;
 
+pub use platefarm_ingest::job::{IngestOutcome, IngestResult};
 pub use platefarm_ingest::{ClipRecord, FrameAt, Timecode};
 pub use sql::{CatalogOptions, SqlCatalog};
 
@@ -20,6 +21,88 @@ use platefarm_core::{
     ChunkSpec, ChunkState, DeliveryState, FrameRange, OutputFile, StateCounts, TurnoverState,
 };
 use std::collections::BTreeMap;
+
+/// An ingest handed to the workers (`Catalog::create_ingest`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIngest {
+    pub ingest_id: String,
+    pub location: String,
+    /// `ClipSource::key` of every clip handed out.
+    pub clip_keys: Vec<String>,
+    /// Keys of the location that are not footage.
+    pub ignored: Vec<String>,
+    /// The ASC MHL check's summary, if the location holds a history.
+    pub mhl: Option<serde_json::Value>,
+}
+
+/// `running` until every clip has a result; then `completed`, or `completed_with_failures`
+/// when a clip could not be inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestState {
+    Running,
+    Completed,
+    CompletedWithFailures,
+}
+
+impl IngestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngestState::Running => "running",
+            IngestState::Completed => "completed",
+            IngestState::CompletedWithFailures => "completed_with_failures",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            IngestState::Running,
+            IngestState::Completed,
+            IngestState::CompletedWithFailures,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+    pub fn is_final(self) -> bool {
+        self != IngestState::Running
+    }
+}
+
+/// A frame an ingest could not read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IngestBadFrame {
+    pub clip: String,
+    pub frame: u32,
+    pub key: String,
+    pub reason: String,
+}
+
+/// What `GET /v1/ingests/{id}` shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IngestStatus {
+    pub ingest_id: String,
+    pub location: String,
+    pub state: IngestState,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub clips_total: u64,
+    pub clips_done: u64,
+    pub clips_failed: u64,
+    /// Frames of the clips done.
+    pub frames: u64,
+    pub bad_frames: Vec<IngestBadFrame>,
+    /// `(clip key, reason)` of every clip that failed.
+    pub failures: Vec<IngestClipProblem>,
+    /// Clips done without a thumbnail, with the reason.
+    pub thumbnail_errors: Vec<IngestClipProblem>,
+    pub ignored: u64,
+    pub mhl: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IngestClipProblem {
+    pub clip: String,
+    pub reason: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -356,6 +439,20 @@ pub trait Catalog: Send + Sync + 'static {
     async fn clip(&self, location: &str, key: &str) -> Result<Option<ClipRecord>, CatalogError>;
     /// Clips matching every filter of the query.
     async fn search_clips(&self, query: &ClipQuery) -> Result<Vec<ClipHit>, CatalogError>;
+    /// Records an ingest handed to the workers: its clips (by key) pending.
+    async fn create_ingest(&self, ingest: &NewIngest, at: DateTime<Utc>)
+        -> Result<(), CatalogError>;
+    /// Applies a worker's result for one clip of an ingest, in one transaction: the clip's
+    /// record is upserted (as `upsert_clips`), the clip marked done or failed, and the ingest
+    /// finished when no clip is pending. Only the first result for a clip counts: `false` for
+    /// a duplicate or a clip no ingest is waiting for.
+    async fn record_ingest_result(
+        &self,
+        result: &IngestResult,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError>;
+    /// An ingest's state, counts, bad frames and failures.
+    async fn ingest(&self, ingest_id: &str) -> Result<Option<IngestStatus>, CatalogError>;
     /// The editorial question: which clip and frame hold timecode `tc` on reel `reel`? Every
     /// clip of the reel whose range holds it, each with the frame number and its state
     /// (present, missing, bad).

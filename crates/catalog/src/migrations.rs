@@ -96,6 +96,33 @@ pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX clips_by_name ON clips (name)",
         ],
     ),
+    (
+        4,
+        &[
+            // Ingests run on the workers: one row per ingest, one per clip handed out.
+            "CREATE TABLE ingests (
+                ingest_id TEXT PRIMARY KEY,
+                location TEXT NOT NULL,
+                state TEXT NOT NULL,
+                clips_total BIGINT NOT NULL,
+                ignored_json TEXT NOT NULL,
+                mhl_json TEXT,
+                created_at TEXT NOT NULL,
+                finished_at TEXT
+            )",
+            "CREATE TABLE ingest_clips (
+                ingest_id TEXT NOT NULL REFERENCES ingests(ingest_id),
+                clip_key TEXT NOT NULL,
+                state TEXT NOT NULL,
+                detail TEXT,
+                frames BIGINT,
+                bad_json TEXT,
+                worker_id TEXT,
+                updated_at TEXT,
+                PRIMARY KEY (ingest_id, clip_key)
+            )",
+        ],
+    ),
 ];
 
 pub(crate) fn latest() -> i64 {

@@ -53,6 +53,47 @@ fn value_rows(rows: usize, cols: usize, first: usize) -> String {
     s
 }
 
+/// Inserts or replaces one clip record (`upsert_clips`, `record_ingest_result`).
+async fn upsert_clip(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    c: &ClipRecord,
+    at: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    let json = serde_json::to_string(c).map_err(|e| CatalogError::Corrupt {
+        column: "clips.record_json",
+        value: e.to_string(),
+    })?;
+    sqlx::query(
+        "INSERT INTO clips (location, clip_key, name, reel, reel_lc, camera_text, format,
+            tc_start_key, tc_end_key, frame_first, frame_last, search_text, record_json, ingested_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (location, clip_key) DO UPDATE SET
+            name = excluded.name, reel = excluded.reel, reel_lc = excluded.reel_lc,
+            camera_text = excluded.camera_text, format = excluded.format,
+            tc_start_key = excluded.tc_start_key, tc_end_key = excluded.tc_end_key,
+            frame_first = excluded.frame_first, frame_last = excluded.frame_last,
+            search_text = excluded.search_text, record_json = excluded.record_json,
+            ingested_at = excluded.ingested_at",
+    )
+    .bind(&c.location)
+    .bind(&c.key)
+    .bind(&c.name)
+    .bind(c.reel.clone())
+    .bind(c.reel.as_ref().map(|r| r.to_lowercase()))
+    .bind(camera_text(c))
+    .bind(c.format.name())
+    .bind(c.timecode.start.map(|t| t.label_key()))
+    .bind(c.timecode.end.map(|t| t.label_key()))
+    .bind(c.frames.first as i64)
+    .bind(c.frames.last as i64)
+    .bind(search_text(c))
+    .bind(json)
+    .bind(ts(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -816,41 +857,215 @@ impl Catalog for SqlCatalog {
     ) -> Result<(), CatalogError> {
         let mut tx = self.pool.begin().await?;
         for c in clips {
-            let json = serde_json::to_string(c).map_err(|e| CatalogError::Corrupt {
-                column: "clips.record_json",
-                value: e.to_string(),
-            })?;
+            upsert_clip(&mut tx, c, at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_ingest(&self, ingest: &NewIngest, at: DateTime<Utc>) -> Result<(), CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let ignored = serde_json::to_string(&ingest.ignored).expect("keys serialise");
+        let mhl = ingest.mhl.as_ref().map(|m| m.to_string());
+        sqlx::query(
+            "INSERT INTO ingests (ingest_id, location, state, clips_total, ignored_json, mhl_json, created_at, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&ingest.ingest_id)
+        .bind(&ingest.location)
+        .bind(
+            if ingest.clip_keys.is_empty() {
+                IngestState::Completed
+            } else {
+                IngestState::Running
+            }
+            .as_str(),
+        )
+        .bind(ingest.clip_keys.len() as i64)
+        .bind(ignored)
+        .bind(mhl)
+        .bind(ts(at))
+        .bind(ingest.clip_keys.is_empty().then(|| ts(at)))
+        .execute(&mut *tx)
+        .await?;
+        for key in &ingest.clip_keys {
             sqlx::query(
-                "INSERT INTO clips (location, clip_key, name, reel, reel_lc, camera_text, format,
-                    tc_start_key, tc_end_key, frame_first, frame_last, search_text, record_json, ingested_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                 ON CONFLICT (location, clip_key) DO UPDATE SET
-                    name = excluded.name, reel = excluded.reel, reel_lc = excluded.reel_lc,
-                    camera_text = excluded.camera_text, format = excluded.format,
-                    tc_start_key = excluded.tc_start_key, tc_end_key = excluded.tc_end_key,
-                    frame_first = excluded.frame_first, frame_last = excluded.frame_last,
-                    search_text = excluded.search_text, record_json = excluded.record_json,
-                    ingested_at = excluded.ingested_at",
+                "INSERT INTO ingest_clips (ingest_id, clip_key, state, updated_at) VALUES ($1, $2, 'pending', $3)",
             )
-            .bind(&c.location)
-            .bind(&c.key)
-            .bind(&c.name)
-            .bind(c.reel.clone())
-            .bind(c.reel.as_ref().map(|r| r.to_lowercase()))
-            .bind(camera_text(c))
-            .bind(c.format.name())
-            .bind(c.timecode.start.map(|t| t.label_key()))
-            .bind(c.timecode.end.map(|t| t.label_key()))
-            .bind(c.frames.first as i64)
-            .bind(c.frames.last as i64)
-            .bind(search_text(c))
-            .bind(json)
+            .bind(&ingest.ingest_id)
+            .bind(key)
             .bind(ts(at))
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn record_ingest_result(
+        &self,
+        result: &IngestResult,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let (state, detail, frames, bad) = match &result.outcome {
+            IngestOutcome::Done {
+                record,
+                thumbnail_error,
+            } => {
+                let bad: Vec<IngestBadFrame> = record
+                    .frames
+                    .bad
+                    .iter()
+                    .map(|b| IngestBadFrame {
+                        clip: record.name.clone(),
+                        frame: b.frame,
+                        key: b.key.clone(),
+                        reason: b.reason.clone(),
+                    })
+                    .collect();
+                (
+                    "done",
+                    thumbnail_error.clone(),
+                    Some(record.frames.count as i64),
+                    Some(serde_json::to_string(&bad).expect("bad frames serialise")),
+                )
+            }
+            IngestOutcome::Failed { reason } => ("failed", Some(reason.clone()), None, None),
+        };
+        let changed = sqlx::query(
+            "UPDATE ingest_clips SET state = $1, detail = $2, frames = $3, bad_json = $4,
+                worker_id = $5, updated_at = $6
+             WHERE ingest_id = $7 AND clip_key = $8 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(detail)
+        .bind(frames)
+        .bind(bad)
+        .bind(&result.worker_id)
+        .bind(ts(at))
+        .bind(&result.ingest_id)
+        .bind(&result.clip_key)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !changed {
+            return Ok(false);
+        }
+        if let IngestOutcome::Done { record, .. } = &result.outcome {
+            upsert_clip(&mut tx, record, at).await?;
+        }
+        let row = sqlx::query(
+            "SELECT CAST(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS BIGINT) AS pending,
+                    CAST(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed
+             FROM ingest_clips WHERE ingest_id = $1",
+        )
+        .bind(&result.ingest_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let pending: i64 = row.try_get::<Option<i64>, _>("pending")?.unwrap_or(0);
+        let failed: i64 = row.try_get::<Option<i64>, _>("failed")?.unwrap_or(0);
+        if pending == 0 {
+            let end = if failed > 0 {
+                IngestState::CompletedWithFailures
+            } else {
+                IngestState::Completed
+            };
+            sqlx::query("UPDATE ingests SET state = $1, finished_at = $2 WHERE ingest_id = $3")
+                .bind(end.as_str())
+                .bind(ts(at))
+                .bind(&result.ingest_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn ingest(&self, ingest_id: &str) -> Result<Option<IngestStatus>, CatalogError> {
+        let Some(row) = sqlx::query(
+            "SELECT ingest_id, location, state, clips_total, ignored_json, mhl_json, created_at, finished_at
+             FROM ingests WHERE ingest_id = $1",
+        )
+        .bind(ingest_id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let state: String = row.try_get("state")?;
+        let state = IngestState::parse(&state).ok_or(CatalogError::Corrupt {
+            column: "ingests.state",
+            value: state,
+        })?;
+        let ignored: String = row.try_get("ignored_json")?;
+        let ignored: Vec<String> = serde_json::from_str(&ignored).map_err(|e| CatalogError::Corrupt {
+            column: "ingests.ignored_json",
+            value: e.to_string(),
+        })?;
+        let mhl: Option<String> = row.try_get("mhl_json")?;
+        let mhl = mhl
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| CatalogError::Corrupt {
+                column: "ingests.mhl_json",
+                value: e.to_string(),
+            })?;
+        let created_at: String = row.try_get("created_at")?;
+        let finished_at: Option<String> = row.try_get("finished_at")?;
+        let mut status = IngestStatus {
+            ingest_id: row.try_get("ingest_id")?,
+            location: row.try_get("location")?,
+            state,
+            created_at: parse_ts("ingests.created_at", &created_at)?,
+            finished_at: finished_at
+                .map(|f| parse_ts("ingests.finished_at", &f))
+                .transpose()?,
+            clips_total: row.try_get::<i64, _>("clips_total")? as u64,
+            clips_done: 0,
+            clips_failed: 0,
+            frames: 0,
+            bad_frames: Vec::new(),
+            failures: Vec::new(),
+            thumbnail_errors: Vec::new(),
+            ignored: ignored.len() as u64,
+            mhl,
+        };
+        let clips = sqlx::query(
+            "SELECT clip_key, state, detail, frames, bad_json FROM ingest_clips
+             WHERE ingest_id = $1 AND state <> 'pending' ORDER BY clip_key",
+        )
+        .bind(ingest_id)
+        .fetch_all(&self.pool)
+        .await?;
+        for c in clips {
+            let key: String = c.try_get("clip_key")?;
+            let state: String = c.try_get("state")?;
+            let detail: Option<String> = c.try_get("detail")?;
+            if state == "failed" {
+                status.clips_failed += 1;
+                status.failures.push(IngestClipProblem {
+                    clip: key,
+                    reason: detail.unwrap_or_default(),
+                });
+                continue;
+            }
+            status.clips_done += 1;
+            status.frames += c.try_get::<Option<i64>, _>("frames")?.unwrap_or(0) as u64;
+            if let Some(bad) = c.try_get::<Option<String>, _>("bad_json")? {
+                let bad: Vec<IngestBadFrame> =
+                    serde_json::from_str(&bad).map_err(|e| CatalogError::Corrupt {
+                        column: "ingest_clips.bad_json",
+                        value: e.to_string(),
+                    })?;
+                status.bad_frames.extend(bad);
+            }
+            if let Some(reason) = detail {
+                status.thumbnail_errors.push(IngestClipProblem { clip: key, reason });
+            }
+        }
+        Ok(Some(status))
     }
 
     async fn clip(&self, location: &str, key: &str) -> Result<Option<ClipRecord>, CatalogError> {

@@ -57,6 +57,52 @@ pub struct EmbeddedFarm {
     workers: Vec<Option<JoinHandle<WorkerStats>>>,
 }
 
+/// What an in-process worker task needs: the farm's queue and store, a renderer, its
+/// threads and the shared metrics.
+struct LocalWorkers {
+    queues: FarmQueues,
+    queue: Arc<MemoryQueue>,
+    store: Arc<dyn ObjectStore>,
+    renderer: Arc<dyn Renderer>,
+    threads: usize,
+    metrics: platefarm_worker::WorkerMetrics,
+}
+
+/// Starts worker task `idx` with its own rayon pool of `w.threads`; it stops (finishing its
+/// chunk in hand) when `shutdown` turns true.
+fn spawn_worker(
+    idx: usize,
+    w: &LocalWorkers,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<WorkerStats>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(w.threads.max(1))
+        .thread_name(move |i| format!("render-w{idx}-{i}"))
+        .build()
+        .context("building a worker's render pool")?;
+    let worker = Worker::new(
+        WorkerConfig {
+            worker_id: format!("embedded-{idx}"),
+            queues: w.queues.clone(),
+            ..WorkerConfig::default()
+        },
+        w.queue.clone() as Arc<dyn WorkQueue>,
+        w.store.clone(),
+        w.renderer.clone(),
+        Arc::new(pool),
+        w.metrics.clone(),
+    );
+    Ok(tokio::spawn(async move {
+        match worker.run(shutdown_signal(shutdown)).await {
+            Ok(stats) => stats,
+            Err(e) => {
+                tracing::error!(error = %e, "worker stopped");
+                WorkerStats::default()
+            }
+        }
+    }))
+}
+
 async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
@@ -147,33 +193,19 @@ impl EmbeddedFarm {
     /// Starts one more worker task with its own rayon pool; returns its index.
     pub fn spawn_worker(&mut self) -> anyhow::Result<usize> {
         let idx = self.workers.len();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads_per_worker)
-            .thread_name(move |i| format!("render-w{idx}-{i}"))
-            .build()
-            .context("building a worker's render pool")?;
-        let worker = Worker::new(
-            WorkerConfig {
-                worker_id: format!("embedded-{idx}"),
+        let handle = spawn_worker(
+            idx,
+            &LocalWorkers {
                 queues: self.queues.clone(),
-                ..WorkerConfig::default()
+                queue: self.queue.clone(),
+                store: self.store.clone() as Arc<dyn ObjectStore>,
+                renderer: self.renderer.clone(),
+                threads: self.threads_per_worker,
+                metrics: self.worker_metrics.clone(),
             },
-            self.queue.clone() as Arc<dyn WorkQueue>,
-            self.store.clone() as Arc<dyn ObjectStore>,
-            self.renderer.clone(),
-            Arc::new(pool),
-            self.worker_metrics.clone(),
-        );
-        let rx = self.shutdown.subscribe();
-        self.workers.push(Some(tokio::spawn(async move {
-            match worker.run(shutdown_signal(rx)).await {
-                Ok(stats) => stats,
-                Err(e) => {
-                    tracing::error!(error = %e, "worker stopped");
-                    WorkerStats::default()
-                }
-            }
-        })));
+            self.shutdown.subscribe(),
+        )?;
+        self.workers.push(Some(handle));
         Ok(idx)
     }
 
@@ -210,6 +242,104 @@ impl EmbeddedFarm {
         let _ = (&mut self.dispatcher_task).await;
         total
     }
+}
+
+/// `platefarm serve --embedded`: the dispatcher and its API (and the web page) over the
+/// in-process queue, a local folder and SQLite, with worker tasks in this process — the farm a
+/// user can open in a browser with no services.
+#[derive(Debug, Clone)]
+pub struct EmbeddedServe {
+    /// The local store's root (turnover paths are keys under it).
+    pub root: PathBuf,
+    /// Catalog URL; default `sqlite:<root>/.platefarm/catalog.db`.
+    pub catalog: Option<String>,
+    pub workers: usize,
+    pub token: Option<String>,
+    pub chunk_size: u32,
+    pub delivery_limit: u32,
+}
+
+/// Serves until `shutdown`; then the workers finish their chunks in hand and report, and the
+/// dispatcher records what they reported before it stops.
+pub async fn serve_embedded(
+    opts: EmbeddedServe,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&opts.root)
+        .with_context(|| format!("creating the store folder {}", opts.root.display()))?;
+    let store: Arc<dyn ObjectStore> = Arc::new(
+        LocalStore::open(&opts.root)
+            .with_context(|| format!("opening the store at {}", opts.root.display()))?,
+    );
+    let catalog_url = match opts.catalog.clone() {
+        Some(url) => url,
+        None => {
+            let dir = opts.root.join(".platefarm");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+            format!("sqlite:{}", dir.join("catalog.db").display())
+        }
+    };
+    let catalog = crate::farm::open_catalog(&catalog_url).await?;
+    let queue = Arc::new(MemoryQueue::new());
+    let queues = FarmQueues {
+        delivery_limit: opts.delivery_limit,
+        ..FarmQueues::default()
+    };
+    queues.declare(queue.as_ref()).await?;
+    let registry = prometheus::Registry::new();
+    let local = LocalWorkers {
+        queues: queues.clone(),
+        queue: queue.clone(),
+        store: store.clone(),
+        renderer: Arc::new(ImagingRenderer::default()),
+        threads: 1,
+        metrics: platefarm_worker::WorkerMetrics::new(&registry),
+    };
+    let (stop_workers, rx) = watch::channel(false);
+    let mut workers = Vec::new();
+    for idx in 0..opts.workers.max(1) {
+        workers.push(spawn_worker(idx, &local, rx.clone())?);
+    }
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        url = %format!("http://{addr}/"),
+        store = %opts.root.display(),
+        catalog = %crate::farm::redact(&catalog_url),
+        workers = workers.len(),
+        "embedded farm: open the URL in a browser"
+    );
+    let hook = Arc::new(StoreDelivery::new(store.clone(), Some(opts.root.clone())));
+    let config = platefarm_dispatcher::ServeConfig {
+        dispatcher: DispatcherConfig {
+            queues,
+            chunk_size: opts.chunk_size,
+            ..DispatcherConfig::default()
+        },
+        token: opts.token,
+    };
+    let stop = async move {
+        shutdown.await;
+        let _ = stop_workers.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+    };
+    platefarm_dispatcher::serve(
+        config,
+        platefarm_dispatcher::Adapters {
+            store,
+            queue: queue as Arc<dyn WorkQueue>,
+            catalog,
+            hook: Some(hook),
+        },
+        registry,
+        listener,
+        stop,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Validates a turnover and checks its files under `root` without submitting it.

@@ -5,8 +5,9 @@
 //!
 //! A location is a local folder, a store URL (`s3://bucket/prefix`, `file:///dir`), or a key
 //! prefix inside the farm's store (`--store`). Every location is read through an
-//! `ObjectStore`, so a folder and a bucket behave the same. The ingest runs here (embedded),
-//! clips in parallel on this process's cores.
+//! `ObjectStore`, so a folder and a bucket behave the same. Without a broker the ingest runs
+//! here (embedded), clips in parallel on this process's cores; with `--amqp` it is farm work:
+//! one job per clip on the workers' queue, recorded by the farm's dispatcher.
 
 use anyhow::Context;
 use platefarm_catalog::{ClipHit, ClipQuery};
@@ -32,6 +33,17 @@ pub struct IngestArgs {
     /// Do not make thumbnails.
     #[arg(long)]
     pub no_thumbnails: bool,
+    /// Hand the clips to the farm's workers through this broker (LOCATION must then be a key
+    /// prefix in --store; the farm's dispatcher records the results in --catalog). Without a
+    /// broker the ingest runs here.
+    #[arg(long = "amqp", env = "PLATEFARM_AMQP_URL")]
+    pub amqp: Option<String>,
+    /// Prefix of the farm's queue names.
+    #[arg(long, env = "PLATEFARM_QUEUE_PREFIX", default_value = "platefarm")]
+    pub queue_prefix: String,
+    /// With --amqp: give up waiting for the workers after this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub wait: u64,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -125,7 +137,126 @@ pub async fn ingest_location(loc: &OpenLocation, thumbnails: bool) -> anyhow::Re
     Ok(done.report)
 }
 
+/// `platefarm ingest --amqp`: the ingest as farm work (`submit_ingest`), waited for in the
+/// catalog the farm's dispatcher records it in.
+async fn run_on_farm(args: &IngestArgs, amqp: &str) -> anyhow::Result<()> {
+    let location = args.location.trim_matches('/');
+    let Some(store_url) = args.store.as_deref() else {
+        anyhow::bail!("with a broker (--amqp) the workers read the location from the farm's store: give --store (PLATEFARM_STORE) and a key prefix in it");
+    };
+    if args.location.contains("://") || std::path::Path::new(&args.location).is_dir() {
+        anyhow::bail!(
+            "with a broker (--amqp) the location must be a key prefix in --store, not {:?} (workers elsewhere cannot read it); copy the footage into the store, or ingest without --amqp",
+            args.location
+        );
+    }
+    if !location.is_empty() {
+        platefarm_store::check_key(location)
+            .map_err(|e| anyhow::anyhow!("ingest location {:?}: {e}", args.location))?;
+    }
+    let registry = prometheus::Registry::new();
+    let (store, _) = crate::farm::open_store(store_url, &registry).await?;
+    let broker = crate::farm::BrokerArgs {
+        amqp_url: amqp.to_string(),
+        amqp_management: None,
+        queue_prefix: args.queue_prefix.clone(),
+        delivery_limit: 5,
+    };
+    let queue = crate::farm::open_queue(&broker, &registry).await?;
+    let catalog = crate::farm::open_catalog(&args.catalog.catalog).await?;
+    let prefix = if location.is_empty() {
+        String::new()
+    } else {
+        format!("{location}/")
+    };
+    let receipt = platefarm_dispatcher::ingest::submit_ingest(
+        store,
+        queue.as_ref(),
+        catalog.as_ref(),
+        &broker.queues(),
+        &prefix,
+        location,
+        !args.no_thumbnails,
+    )
+    .await?;
+    eprintln!(
+        "platefarm: ingest {} of {}: {} clips handed to the workers",
+        receipt.ingest_id,
+        if location.is_empty() { "the store" } else { location },
+        receipt.clips
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
+    let status = loop {
+        match catalog.ingest(&receipt.ingest_id).await? {
+            Some(s) if s.state.is_final() => break s,
+            Some(_) | None if std::time::Instant::now() > deadline => anyhow::bail!(
+                "ingest {} not finished after {} s: is a dispatcher (platefarm serve) of this farm recording into {}?",
+                receipt.ingest_id,
+                args.wait,
+                crate::farm::redact(&args.catalog.catalog)
+            ),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
+        }
+    };
+    let clips: Vec<ClipRecord> = catalog
+        .search_clips(&ClipQuery {
+            location: Some(location.to_string()),
+            limit: 100_000,
+            ..ClipQuery::default()
+        })
+        .await?
+        .into_iter()
+        .map(|h| h.clip)
+        .collect();
+    if args.json {
+        let mut v = serde_json::to_value(&status)?;
+        v["clips"] = serde_json::to_value(&clips)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{}: {} clips, {} frames{} ({})",
+            if location.is_empty() { "the store" } else { location },
+            status.clips_done,
+            status.frames,
+            match &receipt.mhl {
+                Some(m) => format!(
+                    ", ASC MHL verified ({} files, {} new)",
+                    m.verified,
+                    m.new_files.len()
+                ),
+                None => String::new(),
+            },
+            status.state.as_str()
+        );
+        for clip in &clips {
+            println!("  {}", clip_line(clip));
+            for b in &clip.frames.bad {
+                println!("    bad frame {} ({}): {}", b.frame, b.key, b.reason);
+            }
+        }
+        for t in &status.thumbnail_errors {
+            eprintln!("platefarm: {}: {}", t.clip, t.reason);
+        }
+    }
+    if !status.failures.is_empty() {
+        let list: Vec<String> = status
+            .failures
+            .iter()
+            .map(|f| format!("{}: {}", f.clip, f.reason))
+            .collect();
+        anyhow::bail!(
+            "{} clip(s) could not be inspected: {}",
+            list.len(),
+            list.join("; ")
+        );
+    }
+    Ok(())
+}
+
 pub async fn run_ingest(args: &IngestArgs) -> anyhow::Result<()> {
+    if let Some(amqp) = &args.amqp {
+        return run_on_farm(args, amqp).await;
+    }
     let loc = open_location(&args.location, args.store.as_deref()).await?;
     let catalog = crate::farm::open_catalog(&args.catalog.catalog).await?;
     let report = ingest_location(&loc, !args.no_thumbnails).await?;

@@ -182,17 +182,29 @@ enum Command {
     Amf(platefarm::commands::amf::AmfArgs),
     /// ASC Media Hash List tools.
     Mhl(platefarm::commands::mhl::MhlArgs),
-    /// Run the dispatcher and its HTTP API (RabbitMQ, an object store, a catalog).
+    /// Run the dispatcher, its HTTP API and the web page (RabbitMQ, an object store, a
+    /// catalog); with --embedded, the whole farm in this process (no services).
     Serve {
         /// API address.
         #[arg(long, env = "PLATEFARM_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// The in-process queue, a local folder store (--store, default ./platefarm-farm),
+        /// SQLite (default <store>/.platefarm/catalog.db) and --workers worker tasks.
+        #[arg(long)]
+        embedded: bool,
+        /// Worker tasks of --embedded, one render thread each (default: the cores).
+        #[arg(long, requires = "embedded")]
+        workers: Option<usize>,
         #[command(flatten)]
         broker: platefarm::farm::BrokerArgs,
-        #[command(flatten)]
-        store: platefarm::farm::StoreArgs,
-        #[command(flatten)]
-        catalog: platefarm::farm::CatalogArgs,
+        /// Object store: file:///dir, a plain folder, or s3://bucket[/prefix] (with
+        /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+        /// PLATEFARM_S3_FORCE_PATH_STYLE).
+        #[arg(long = "store", env = "PLATEFARM_STORE", required_unless_present = "embedded")]
+        store: Option<String>,
+        /// Catalog: sqlite:PATH or postgres://user@host/db.
+        #[arg(long = "catalog", env = "PLATEFARM_CATALOG_URL", required_unless_present = "embedded")]
+        catalog: Option<String>,
         /// Bearer token the API requires (required to listen on a non-loopback address).
         #[arg(long, env = "PLATEFARM_API_TOKEN", hide_env_values = true)]
         token: Option<String>,
@@ -348,6 +360,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Serve {
             listen,
+            embedded,
+            workers,
             broker,
             store,
             catalog,
@@ -355,11 +369,40 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             chunk_size,
             window,
         } => {
-            let registry = prometheus::Registry::new();
             let listener = bind(&listen).await?;
-            let (store, local_root) = platefarm::farm::open_store(&store.store, &registry).await?;
+            if embedded {
+                let store = store.unwrap_or_else(|| "platefarm-farm".into());
+                let root = match platefarm_store::StoreUrl::parse(&store)? {
+                    platefarm_store::StoreUrl::Local(dir) => dir,
+                    platefarm_store::StoreUrl::S3 { .. } => anyhow::bail!(
+                        "serve --embedded keeps its store in a local folder; {store:?} is S3 (run `platefarm serve` with a broker for that)"
+                    ),
+                };
+                let cores = std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2);
+                platefarm::embedded::serve_embedded(
+                    platefarm::embedded::EmbeddedServe {
+                        root,
+                        catalog,
+                        workers: workers.unwrap_or(cores),
+                        token,
+                        chunk_size,
+                        delivery_limit: broker.delivery_limit,
+                    },
+                    listener,
+                    platefarm::farm::shutdown_signal(),
+                )
+                .await?;
+                return Ok(0);
+            }
+            let (Some(store), Some(catalog)) = (store, catalog) else {
+                anyhow::bail!("serve needs --store and --catalog (or --embedded)");
+            };
+            let registry = prometheus::Registry::new();
+            let (store, local_root) = platefarm::farm::open_store(&store, &registry).await?;
             let queue = platefarm::farm::open_queue(&broker, &registry).await?;
-            let catalog = platefarm::farm::open_catalog(&catalog.catalog).await?;
+            let catalog = platefarm::farm::open_catalog(&catalog).await?;
             let hook = std::sync::Arc::new(platefarm_dispatcher::delivery::StoreDelivery::new(
                 store.clone(),
                 local_root,

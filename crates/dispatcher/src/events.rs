@@ -2,10 +2,12 @@
 //! every delivery of the batch is acked. A catalog outage holds the batch unacknowledged and
 //! retries with backoff: nothing is requeued into a delivery limit, nothing is lost. Only an
 //! undecodable event goes to the events' dead-letter queue (with its reason, for ops to read).
+//! Ingest results (and dead-lettered ingest jobs) share the queues and are recorded per clip.
 
 use crate::{Dispatcher, Progress};
 use platefarm_catalog::{ChunkChange, ChunkUpdate};
 use platefarm_core::{decode_results, ChunkMessage, ChunkOutcome, ChunkState};
+use platefarm_ingest::job::{IngestJob, IngestOutcome, IngestResult, JobError, JOB_VERSION};
 use platefarm_queue::{Consumer, Delivery, QueueError};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -76,8 +78,17 @@ impl Dispatcher {
         let now = (self.clock)();
         let mut updates = Vec::with_capacity(batch.len());
         let mut keep = Vec::with_capacity(batch.len());
+        let mut ingested = Vec::new();
         for d in batch {
-            match self.to_updates(&d, dead_chunks, now) {
+            let found = match self.ingest_result(&d, dead_chunks) {
+                Some(Ok(r)) => {
+                    ingested.push((d, r));
+                    continue;
+                }
+                Some(Err(reason)) => Err(reason),
+                None => self.to_updates(&d, dead_chunks, now),
+            };
+            match found {
                 Ok(u) => {
                     updates.extend(u);
                     keep.push(d);
@@ -91,6 +102,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.record_ingested(ingested, now).await;
         if updates.is_empty() {
             self.ack_all(keep).await;
             return;
@@ -161,6 +173,67 @@ impl Dispatcher {
                 self.metrics.ack_errors.inc();
                 tracing::warn!(error = %e, "event ack failed");
             }
+        }
+    }
+
+    /// An ingest job's result (or, from the dead-letter queue, the job itself — the clip is
+    /// recorded failed with the queue's reason); `None` for a render message.
+    fn ingest_result(&self, d: &Delivery, dead: bool) -> Option<Result<IngestResult, String>> {
+        if dead {
+            let job = match IngestJob::decode(&d.payload) {
+                Err(JobError::NotIngest) => return None,
+                Err(e) => return Some(Err(format!("dead-lettered ingest job: {e}"))),
+                Ok(job) => job,
+            };
+            self.metrics.dead_letters.inc();
+            let reason = d
+                .death_reason
+                .clone()
+                .unwrap_or_else(|| "dead-lettered by the queue".into());
+            tracing::warn!(ingest_id = %job.ingest_id, clip = %job.clip.key, reason, "ingest job dead-lettered");
+            return Some(Ok(IngestResult {
+                kind: "ingest_result".into(),
+                version: JOB_VERSION,
+                ingest_id: job.ingest_id,
+                clip_key: job.clip.key,
+                worker_id: "queue".into(),
+                outcome: IngestOutcome::Failed {
+                    reason: format!("dead-lettered: {reason}"),
+                },
+            }));
+        }
+        match IngestResult::decode(&d.payload) {
+            Err(JobError::NotIngest) => None,
+            Err(e) => Some(Err(e.to_string())),
+            Ok(r) => Some(Ok(r)),
+        }
+    }
+
+    /// Records ingest results one by one (each its own transaction), holding them through a
+    /// catalog outage, then acks them.
+    async fn record_ingested(
+        &self,
+        results: Vec<(Delivery, IngestResult)>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for (d, r) in results {
+            let mut attempt = 0;
+            let changed = loop {
+                match self.catalog.record_ingest_result(&r, now).await {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        self.metrics.catalog_errors.inc();
+                        tracing::warn!(error = %e, ingest_id = %r.ingest_id, "catalog unavailable, holding the ingest result");
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                }
+            };
+            if !changed {
+                self.metrics.duplicate_events.inc();
+                tracing::debug!(ingest_id = %r.ingest_id, clip = %r.clip_key, "ingest result ignored (duplicate or unknown ingest)");
+            }
+            self.ack_all(vec![d]).await;
         }
     }
 

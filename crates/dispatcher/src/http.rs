@@ -4,7 +4,9 @@
 //! limit; 422 with every field error), `GET /v1/turnovers[?production=&state=&limit=]`,
 //! `GET /v1/turnovers/{id}` (state, per-shot progress, failures with reasons, output keys),
 //! `GET …/{id}/chunks`, `POST …/{id}/cancel`, `POST …/{id}/retry-failed`, `GET …/{id}/events`
-//! (server-sent events) and `GET /v1/openapi.json`. Every answer is counted in
+//! (server-sent events), `GET …/{id}/contact-sheet` (JPEG), `POST /v1/ingests`, `GET /v1/clips`,
+//! `GET /v1/clips/thumbnail` (JPEG) and `GET /v1/openapi.json`; the web page (`crate::web`) is
+//! merged in by `serve`. Every answer is counted in
 //! `platefarm_dispatcher_http_requests_total` and timed by route *template* (`track`).
 
 use crate::metrics::{DispatcherMetrics, UNMATCHED_ROUTE};
@@ -37,8 +39,11 @@ pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
         .route("/v1/turnovers/{id}/cancel", post(cancel))
         .route("/v1/turnovers/{id}/retry-failed", post(retry_failed))
         .route("/v1/turnovers/{id}/events", get(events))
+        .route("/v1/turnovers/{id}/contact-sheet", get(contact_sheet))
         .route("/v1/clips", get(clips))
+        .route("/v1/clips/thumbnail", get(clip_thumbnail))
         .route("/v1/ingests", post(ingest))
+        .route("/v1/ingests/{id}", get(ingest_status))
         .with_state(dispatcher);
     let api = match token {
         Some(t) => api.layer(axum::middleware::from_fn_with_state(
@@ -188,9 +193,10 @@ async fn submit(State(d): State<Arc<Dispatcher>>, body: Body) -> Response {
     }
 }
 
-/// `POST /v1/ingests` `{"location": "day1/"}`: ingests a prefix of the farm's store (ASC MHL
-/// first, every clip in parallel in this process), records the clips in the catalog and
-/// writes their thumbnails beside the footage; answers with the report once it is done.
+/// `POST /v1/ingests` `{"location": "day1/"}`: an ingest of a prefix of the farm's store as
+/// farm work — its ASC MHL history verified here, then one job per clip on the workers' queue
+/// (they inspect the clip and write its thumbnail beside the footage); `202` with the ingest id,
+/// followed at `GET /v1/ingests/{id}`.
 async fn ingest(State(d): State<Arc<Dispatcher>>, body: axum::body::Bytes) -> Response {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -231,52 +237,38 @@ async fn ingest(State(d): State<Arc<Dispatcher>>, body: axum::body::Bytes) -> Re
     } else {
         format!("{location}/")
     };
-    let done = match crate::ingest::ingest_store(
+    match crate::ingest::submit_ingest(
         d.store().clone(),
+        d.queue().as_ref(),
+        d.catalog().as_ref(),
+        &d.config().queues,
         &prefix,
         location,
         req.thumbnails,
-        2 << 30,
     )
     .await
     {
-        Ok(done) => done,
-        Err(e) if e.is_store() => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-    };
-    if done.report.clips.is_empty() {
+        Ok(receipt) => (StatusCode::ACCEPTED, Json(receipt)).into_response(),
+        Err(e @ crate::ingest::SubmitIngestError::Unavailable(_)) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
+}
+
+/// `GET /v1/ingests/{id}`: an ingest's state, clip counts, frames, bad frames, failures.
+async fn ingest_status(State(d): State<Arc<Dispatcher>>, Path(id): Path<String>) -> Response {
+    if let Err(reason) = platefarm_core::validate::valid_name(&id) {
         return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "location {:?} holds no footage ({} other files)",
-                req.location,
-                done.report.ignored.len()
-            ),
+            StatusCode::NOT_FOUND,
+            format!("no ingest {id:?}: not a valid ingest id ({reason})"),
         );
     }
-    if let Err(e) = d
-        .catalog()
-        .upsert_clips(&done.report.clips, chrono::Utc::now())
-        .await
-    {
-        return catalog_error(e);
+    match d.catalog().ingest(&id).await {
+        Ok(Some(s)) => Json(s).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no ingest {id:?}")),
+        Err(e) => catalog_error(e),
     }
-    let frames: u32 = done.report.clips.iter().map(|c| c.frames.count).sum();
-    let bad: Vec<Value> = done
-        .report
-        .bad_frames()
-        .map(|(clip, b)| json!({"clip": clip, "frame": b.frame, "key": b.key, "reason": b.reason}))
-        .collect();
-    Json(json!({
-        "location": location,
-        "clips": done.report.clips.len(),
-        "frames": frames,
-        "bad_frames": bad,
-        "mhl": done.report.mhl,
-        "thumbnails": done.thumbnails,
-        "thumbnail_errors": done.thumbnail_errors,
-    }))
-    .into_response()
 }
 
 /// `GET /v1/clips`: the catalog's clip search (docs/ingest.md). Each record gets its
@@ -346,6 +338,142 @@ async fn clips(
         })
         .collect();
     Json(json!({ "clips": clips, "match": matched })).into_response()
+}
+
+fn jpeg(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /v1/clips/thumbnail?location=&key=`: the clip's thumbnail JPEG, read from the farm's
+/// store beside the footage (`platefarm_ingest::thumbnail_key`). 404 names why there is none:
+/// no such clip, ingested without thumbnails, or ingested from outside the farm's store.
+async fn clip_thumbnail(
+    State(d): State<Arc<Dispatcher>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (mut location, mut key) = (None, None);
+    for (k, v) in &q {
+        if let Err(reason) = platefarm_core::validate::plain_text(v) {
+            return error(StatusCode::BAD_REQUEST, format!("{k} {v:?} {reason}"));
+        }
+        match k.as_str() {
+            "location" => location = Some(v.as_str()),
+            "key" => key = Some(v.as_str()),
+            other => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter {other:?} (location, key)"),
+                )
+            }
+        }
+    }
+    let (Some(location), Some(key)) = (location, key) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "give both location and key of the clip (as GET /v1/clips lists them)".into(),
+        );
+    };
+    let clip = match d.catalog().clip(location, key).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no clip {key:?} at {location:?} in the catalog"),
+            )
+        }
+        Err(e) => return catalog_error(e),
+    };
+    let thumb = platefarm_ingest::thumbnail_key(&clip);
+    let store_key = match location.trim_matches('/') {
+        "" => thumb,
+        l => format!("{l}/{thumb}"),
+    };
+    if platefarm_store::check_key(&store_key).is_err() {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("clip {key:?} was ingested from {location:?}, outside the farm's store: its thumbnail is there"),
+        );
+    }
+    match d.store().get(&store_key, 16 << 20).await {
+        Ok(bytes) => jpeg(bytes),
+        Err(e) if e.is_retryable() => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store is unavailable, try again: {e}"),
+        ),
+        Err(e) => error(
+            StatusCode::NOT_FOUND,
+            format!("no thumbnail for clip {key:?} ({e}); ingest it with thumbnails"),
+        ),
+    }
+}
+
+/// `GET /v1/turnovers/{id}/contact-sheet[?width=]`: the first plate of each shot through the
+/// ACES 2.0 SDR view, tiles at most `width` (64–1024, default 320) wide, as JPEG. The shots
+/// shown are in `X-Platefarm-Shots`; 404 until some shot has a plate.
+async fn contact_sheet(
+    State(d): State<Arc<Dispatcher>>,
+    TurnoverId(id): TurnoverId,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut width = 320;
+    for (k, v) in &q {
+        match (k.as_str(), v.parse::<u32>()) {
+            ("width", Ok(w)) if (64..=1024).contains(&w) => width = w,
+            ("width", _) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("width {v:?} is not a number in 64..=1024"),
+                )
+            }
+            (other, _) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown query parameter {other:?} (width)"),
+                )
+            }
+        }
+    }
+    match d.catalog().turnover(&id).await {
+        Ok(None) => return not_found(&id),
+        Err(e) => return catalog_error(e),
+        Ok(Some(_)) => {}
+    }
+    let outputs = match d.catalog().output_keys_by_shot(&id).await {
+        Ok(o) => o,
+        Err(e) => return catalog_error(e),
+    };
+    let plates = crate::pictures::first_plates(&outputs);
+    match crate::pictures::contact_sheet(d.store(), &plates, width).await {
+        Ok(Some(sheet)) => {
+            for (shot, why) in &sheet.unreadable {
+                tracing::warn!(turnover_id = %id, %shot, reason = %why, "plate left off the contact sheet");
+            }
+            let mut r = jpeg(sheet.jpeg);
+            if let Ok(v) = sheet.shots.join(",").parse() {
+                r.headers_mut().insert("x-platefarm-shots", v);
+            }
+            r
+        }
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("turnover {id:?} has no readable plate yet"),
+        ),
+        Err(crate::pictures::SheetError::Store(e)) if e.is_retryable() => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store is unavailable, try again: {e}"),
+        ),
+        Err(e) => {
+            tracing::error!(turnover_id = %id, error = %e, "contact sheet");
+            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
 }
 
 async fn list(

@@ -108,3 +108,152 @@ pub async fn ingest_store(
     .await
     .map_err(|e| IngestFailure::Store(format!("the ingest task stopped: {e}")))?
 }
+
+/// What `submit_ingest` handed to the workers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestReceipt {
+    pub ingest_id: String,
+    pub location: String,
+    /// Clips handed out, one job each.
+    pub clips: usize,
+    /// Keys that are not footage.
+    pub ignored: usize,
+    /// The ASC MHL check (it passed), if the location holds a history.
+    pub mhl: Option<platefarm_ingest::MhlSummary>,
+}
+
+/// Ingest as farm work: lists `prefix`, verifies its ASC MHL histories here (a mismatch fails
+/// before anything is handed out, naming the files), records the ingest with every clip
+/// pending, and publishes one `IngestJob` per clip on the chunk queue. Workers inspect the
+/// clips and write thumbnails; the dispatcher's event loop records each result
+/// (`Catalog::record_ingest_result`). A location with no footage is refused.
+pub async fn submit_ingest(
+    store: Arc<dyn ObjectStore>,
+    queue: &dyn platefarm_queue::WorkQueue,
+    catalog: &dyn platefarm_catalog::Catalog,
+    queues: &platefarm_queue::FarmQueues,
+    prefix: &str,
+    location: &str,
+    thumbnails: bool,
+) -> Result<IngestReceipt, SubmitIngestError> {
+    use platefarm_ingest::job::{IngestJob, JOB_VERSION};
+    let listing = store.list(prefix).await.map_err(|e| {
+        let what = format!("listing {location}: {e}");
+        if e.is_retryable() {
+            SubmitIngestError::Unavailable(what)
+        } else {
+            SubmitIngestError::Refused(what)
+        }
+    })?;
+    let entries: Vec<Entry> = listing
+        .iter()
+        .filter_map(|m| Some(Entry::new(m.key.strip_prefix(prefix)?, m.size)))
+        .collect();
+    let handle = tokio::runtime::Handle::current();
+    let (store2, prefix2) = (store.clone(), prefix.to_string());
+    let (found, mhl) = tokio::task::spawn_blocking(move || {
+        let found = platefarm_ingest::discover(&entries);
+        if found.histories.is_empty() {
+            return Ok((found, None));
+        }
+        let outage = std::sync::atomic::AtomicBool::new(false);
+        let source = |key: &str| -> Result<Vec<u8>, String> {
+            handle
+                .block_on(store2.get(&format!("{prefix2}{key}"), 2 << 30))
+                .map_err(|e| {
+                    if e.is_retryable() {
+                        outage.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    e.to_string()
+                })
+        };
+        match platefarm_ingest::mhl::verify_histories(&entries, &found.histories, &source) {
+            Ok(summary) => Ok((found, Some(summary))),
+            Err(e) if outage.load(std::sync::atomic::Ordering::Relaxed) => Err(
+                SubmitIngestError::Unavailable(format!("verifying the ASC MHL history: {e}")),
+            ),
+            Err(e) => Err(SubmitIngestError::Refused(e.to_string())),
+        }
+    })
+    .await
+    .map_err(|e| SubmitIngestError::Unavailable(format!("the ingest task stopped: {e}")))??;
+    if found.clips.is_empty() {
+        return Err(SubmitIngestError::Refused(format!(
+            "location {location:?} holds no footage ({} other files)",
+            found.ignored.len()
+        )));
+    }
+    let ingest_id = format!("IN-{}", uuid::Uuid::new_v4().simple());
+    let catalog_down = |e: platefarm_catalog::CatalogError| {
+        SubmitIngestError::Unavailable(format!("the catalog is unavailable, try again: {e}"))
+    };
+    catalog
+        .create_ingest(
+            &platefarm_catalog::NewIngest {
+                ingest_id: ingest_id.clone(),
+                location: location.to_string(),
+                clip_keys: found.clips.iter().map(|c| c.key.clone()).collect(),
+                ignored: found.ignored.clone(),
+                mhl: mhl
+                    .as_ref()
+                    .map(|m| serde_json::to_value(m).expect("summaries serialise")),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(catalog_down)?;
+    let jobs: Vec<Vec<u8>> = found
+        .clips
+        .iter()
+        .map(|clip| {
+            IngestJob {
+                kind: "ingest".into(),
+                version: JOB_VERSION,
+                ingest_id: ingest_id.clone(),
+                prefix: prefix.to_string(),
+                location: location.to_string(),
+                thumbnails,
+                clip: clip.clone(),
+            }
+            .encode()
+        })
+        .collect();
+    if let Err(e) = queue.publish_batch(&queues.chunks, jobs).await {
+        // Nothing will answer for these clips: record them failed so the ingest ends.
+        let reason = format!("the broker did not take the ingest job: {e}");
+        for clip in &found.clips {
+            let failed = platefarm_ingest::job::IngestResult {
+                kind: "ingest_result".into(),
+                version: JOB_VERSION,
+                ingest_id: ingest_id.clone(),
+                clip_key: clip.key.clone(),
+                worker_id: "dispatcher".into(),
+                outcome: platefarm_ingest::job::IngestOutcome::Failed {
+                    reason: reason.clone(),
+                },
+            };
+            let _ = catalog
+                .record_ingest_result(&failed, chrono::Utc::now())
+                .await;
+        }
+        return Err(SubmitIngestError::Unavailable(reason));
+    }
+    tracing::info!(%ingest_id, location, clips = found.clips.len(), "ingest handed to the workers");
+    Ok(IngestReceipt {
+        ingest_id,
+        location: location.to_string(),
+        clips: found.clips.len(),
+        ignored: found.ignored.len(),
+        mhl,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitIngestError {
+    /// The store, broker or catalog cannot be reached now: retrying later can help.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The location was refused: outside the store, no footage, an ASC MHL mismatch.
+    #[error("{0}")]
+    Refused(String),
+}

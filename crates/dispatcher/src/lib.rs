@@ -15,10 +15,12 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod pictures;
 pub mod resolve;
 pub mod serve;
 mod settle;
 mod submit;
+pub mod web;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -209,6 +211,10 @@ impl Dispatcher {
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    pub fn config(&self) -> &DispatcherConfig {
+        &self.config
     }
 
     pub fn metrics(&self) -> &DispatcherMetrics {

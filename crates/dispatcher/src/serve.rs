@@ -63,6 +63,7 @@ pub async fn serve(
     let dispatcher = Arc::new(dispatcher);
     let ready = Readiness::default();
     let app = crate::http::router(dispatcher.clone(), config.token.clone())
+        .merge(crate::web::router())
         .merge(platefarm_telemetry::router(registry, ready.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {

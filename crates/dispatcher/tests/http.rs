@@ -15,6 +15,8 @@ const TOKEN: &str = "s3cret-token";
 
 struct Api {
     addr: SocketAddr,
+    queue: Arc<MemoryQueue>,
+    store: Arc<LocalStore>,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -38,9 +40,10 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let queue = Arc::new(MemoryQueue::new());
         let adapters = Adapters {
-            store,
-            queue: Arc::new(MemoryQueue::new()),
+            store: store.clone(),
+            queue: queue.clone(),
             catalog,
             hook: None,
         };
@@ -63,10 +66,62 @@ impl Api {
         });
         Api {
             addr,
+            queue,
+            store,
             _dir: dir,
             stop: Some(stop),
             server: Some(server),
         }
+    }
+
+    /// `n` worker tasks on the API's queue and store (they run ingest jobs like renders).
+    fn workers(
+        &self,
+        n: usize,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let metrics = platefarm_worker::WorkerMetrics::new(&prometheus::Registry::new());
+        let handles = (0..n)
+            .map(|i| {
+                let worker = platefarm_worker::Worker::new(
+                    platefarm_worker::WorkerConfig {
+                        worker_id: format!("test-{i}"),
+                        ..Default::default()
+                    },
+                    self.queue.clone(),
+                    self.store.clone(),
+                    Arc::new(platefarm_worker::ImagingRenderer::default()),
+                    Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()),
+                    metrics.clone(),
+                );
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    worker
+                        .run(async move {
+                            let _ = rx.wait_for(|s| *s).await;
+                        })
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        (tx, handles)
+    }
+
+    /// Polls `GET /v1/ingests/{id}` until it is no longer running.
+    async fn wait_ingest(&self, id: &str) -> Value {
+        for _ in 0..600 {
+            let (status, s) = self.call("GET", &format!("/v1/ingests/{id}"), b"");
+            assert_eq!(status, 200, "{s}");
+            if s["state"] != "running" {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("ingest {id} still running after 60 s");
     }
 
     /// Blocking request with the token (call inside spawn_blocking).
@@ -468,22 +523,72 @@ async fn an_ingest_of_a_store_prefix_is_recorded_and_searchable() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
+    // No worker yet: the ingest is accepted and waits on the queue, one job per clip.
     let (status, v) = api.call("POST", "/v1/ingests", br#"{"location": "day1-card/"}"#);
-    assert_eq!(status, 200, "{v}");
+    assert_eq!(status, 202, "{v}");
     assert_eq!(v["clips"], footage.expected.len(), "{v}");
-    assert!(v["bad_frames"].as_array().unwrap().len() >= 2, "{v}");
-    assert_eq!(v["thumbnails"], footage.expected.len(), "{v}");
+    let id = v["ingest_id"].as_str().unwrap().to_string();
+    let (status, s) = api.call("GET", &format!("/v1/ingests/{id}"), b"");
+    assert_eq!((status, s["state"].as_str()), (200, Some("running")), "{s}");
+    assert_eq!(s["clips_done"], 0);
+    // Two workers take the jobs from the same queue as renders.
+    let (stop_workers, workers) = api.workers(2);
+    let s = api.wait_ingest(&id).await;
+    assert_eq!(s["state"], "completed", "{s}");
+    assert_eq!(s["clips_done"], footage.expected.len(), "{s}");
+    assert_eq!(s["clips_failed"], 0, "{s}");
+    let frames: u64 = footage.expected.iter().map(|c| c.frames.count as u64).sum();
+    assert_eq!(s["frames"], frames, "{s}");
+    let bad: usize = footage.expected.iter().map(|c| c.frames.bad.len()).sum();
+    assert_eq!(s["bad_frames"].as_array().unwrap().len(), bad, "{s}");
+    for b in s["bad_frames"].as_array().unwrap() {
+        assert!(!b["reason"].as_str().unwrap().is_empty(), "{b}");
+    }
+    let no_thumb = s["thumbnail_errors"].as_array().unwrap().len();
+    let (status, v) = api.call("GET", "/v1/ingests/IN-nope", b"");
+    assert_eq!(status, 404, "{v}");
     let (status, found) = api.call("GET", "/v1/clips?location=day1-card", b"");
     assert_eq!(status, 200);
     let clips = found["clips"].as_array().unwrap();
     assert_eq!(clips.len(), footage.expected.len(), "{found}");
+    let mut thumbs = 0;
     for c in clips {
         let thumb = api
             ._dir
             .path()
             .join("day1-card")
             .join(c["thumbnail_key"].as_str().unwrap());
-        assert!(thumb.is_file(), "{}", thumb.display());
+        if thumb.is_file() {
+            thumbs += 1;
+            // Served by the thumbnail route, as written.
+            let path = format!(
+                "/v1/clips/thumbnail?location=day1-card&key={}",
+                c["key"].as_str().unwrap().replace('%', "%25")
+            );
+            let auth = format!("Bearer {TOKEN}");
+            let (status, _) = http_with(api.addr, "GET", &path, &[("Authorization", &auth)], b"");
+            assert_eq!(status, 200, "{path}");
+        }
+    }
+    assert_eq!(thumbs + no_thumb, clips.len(), "every clip has a thumbnail or a reason");
+    let (status, v) = api.call("GET", "/v1/clips/thumbnail?location=day1-card&key=nope", b"");
+    assert_eq!(status, 404, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("no clip"), "{v}");
+    let (status, v) = api.call("GET", "/v1/clips/thumbnail?location=day1-card", b"");
+    assert_eq!(status, 400, "{v}");
+    // A tampered file under an ASC MHL history fails the ingest naming it; nothing is handed out.
+    let card = api._dir.path().join("day1-card");
+    platefarm_mhl::create_generation(&card, &Default::default()).unwrap();
+    let victim = footage.objects.keys().next().unwrap().clone();
+    let mut bytes = std::fs::read(card.join(&victim)).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(card.join(&victim), bytes).unwrap();
+    let (status, v) = api.call("POST", "/v1/ingests", br#"{"location": "day1-card"}"#);
+    assert_eq!(status, 422, "{v}");
+    assert!(v["error"].as_str().unwrap().contains(&victim), "{v}");
+    let _ = stop_workers.send(true);
+    for w in workers {
+        w.await.unwrap();
     }
     for (body, want, names) in [
         (&br#"{"location": "../etc"}"#[..], 422, ".."),

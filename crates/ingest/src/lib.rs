@@ -14,6 +14,7 @@ pub mod bench;
 pub mod colour;
 pub mod discover;
 pub mod inspect;
+pub mod job;
 pub mod mhl;
 pub mod probe;
 pub mod record;

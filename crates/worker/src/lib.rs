@@ -11,6 +11,7 @@
 //! On shutdown the worker cancels its consumer, finishes what it holds and returns.
 
 mod events;
+mod ingest;
 pub mod metrics;
 pub mod render;
 mod resume;
@@ -272,6 +273,18 @@ impl Worker {
     }
 
     async fn handle(&self, d: Delivery, events: &EventPublisher) -> WorkerStats {
+        use platefarm_ingest::job::{IngestJob, JobError};
+        match IngestJob::decode(&d.payload) {
+            Ok(job) => return self.handle_ingest(d, job).await,
+            Err(JobError::NotIngest) => {}
+            Err(e) => {
+                tracing::error!(worker = %self.config.worker_id, error = %e, "undecodable ingest job dead-lettered");
+                self.metrics.chunks.with_label_values(&["rejected"]).inc();
+                let r = d.reject(&e.to_string()).await;
+                self.settle("reject", "?", r).await;
+                return WorkerStats::default();
+            }
+        }
         let msg = match ChunkMessage::decode(&d.payload) {
             Ok(m) => m,
             Err(e) => {
