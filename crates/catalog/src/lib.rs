@@ -440,8 +440,11 @@ pub trait Catalog: Send + Sync + 'static {
     /// Clips matching every filter of the query.
     async fn search_clips(&self, query: &ClipQuery) -> Result<Vec<ClipHit>, CatalogError>;
     /// Records an ingest handed to the workers: its clips (by key) pending.
-    async fn create_ingest(&self, ingest: &NewIngest, at: DateTime<Utc>)
-        -> Result<(), CatalogError>;
+    async fn create_ingest(
+        &self,
+        ingest: &NewIngest,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError>;
     /// Applies a worker's result for one clip of an ingest, in one transaction: the clip's
     /// record is upserted (as `upsert_clips`), the clip marked done or failed, and the ingest
     /// finished when no clip is pending. Only the first result for a clip counts: `false` for

@@ -863,7 +863,11 @@ impl Catalog for SqlCatalog {
         Ok(())
     }
 
-    async fn create_ingest(&self, ingest: &NewIngest, at: DateTime<Utc>) -> Result<(), CatalogError> {
+    async fn create_ingest(
+        &self,
+        ingest: &NewIngest,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError> {
         let mut tx = self.pool.begin().await?;
         let ignored = serde_json::to_string(&ingest.ignored).expect("keys serialise");
         let mhl = ingest.mhl.as_ref().map(|m| m.to_string());
@@ -1000,10 +1004,11 @@ impl Catalog for SqlCatalog {
             value: state,
         })?;
         let ignored: String = row.try_get("ignored_json")?;
-        let ignored: Vec<String> = serde_json::from_str(&ignored).map_err(|e| CatalogError::Corrupt {
-            column: "ingests.ignored_json",
-            value: e.to_string(),
-        })?;
+        let ignored: Vec<String> =
+            serde_json::from_str(&ignored).map_err(|e| CatalogError::Corrupt {
+                column: "ingests.ignored_json",
+                value: e.to_string(),
+            })?;
         let mhl: Option<String> = row.try_get("mhl_json")?;
         let mhl = mhl
             .map(|m| serde_json::from_str(&m))
@@ -1062,7 +1067,9 @@ impl Catalog for SqlCatalog {
                 status.bad_frames.extend(bad);
             }
             if let Some(reason) = detail {
-                status.thumbnail_errors.push(IngestClipProblem { clip: key, reason });
+                status
+                    .thumbnail_errors
+                    .push(IngestClipProblem { clip: key, reason });
             }
         }
         Ok(Some(status))

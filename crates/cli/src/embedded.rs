@@ -276,8 +276,7 @@ pub async fn serve_embedded(
         Some(url) => url,
         None => {
             let dir = opts.root.join(".platefarm");
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             format!("sqlite:{}", dir.join("catalog.db").display())
         }
     };

@@ -182,7 +182,11 @@ async fn run_on_farm(args: &IngestArgs, amqp: &str) -> anyhow::Result<()> {
     eprintln!(
         "platefarm: ingest {} of {}: {} clips handed to the workers",
         receipt.ingest_id,
-        if location.is_empty() { "the store" } else { location },
+        if location.is_empty() {
+            "the store"
+        } else {
+            location
+        },
         receipt.clips
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
@@ -215,7 +219,11 @@ async fn run_on_farm(args: &IngestArgs, amqp: &str) -> anyhow::Result<()> {
     } else {
         println!(
             "{}: {} clips, {} frames{} ({})",
-            if location.is_empty() { "the store" } else { location },
+            if location.is_empty() {
+                "the store"
+            } else {
+                location
+            },
             status.clips_done,
             status.frames,
             match &receipt.mhl {

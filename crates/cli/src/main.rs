@@ -200,10 +200,18 @@ enum Command {
         /// Object store: file:///dir, a plain folder, or s3://bucket[/prefix] (with
         /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
         /// PLATEFARM_S3_FORCE_PATH_STYLE).
-        #[arg(long = "store", env = "PLATEFARM_STORE", required_unless_present = "embedded")]
+        #[arg(
+            long = "store",
+            env = "PLATEFARM_STORE",
+            required_unless_present = "embedded"
+        )]
         store: Option<String>,
         /// Catalog: sqlite:PATH or postgres://user@host/db.
-        #[arg(long = "catalog", env = "PLATEFARM_CATALOG_URL", required_unless_present = "embedded")]
+        #[arg(
+            long = "catalog",
+            env = "PLATEFARM_CATALOG_URL",
+            required_unless_present = "embedded"
+        )]
         catalog: Option<String>,
         /// Bearer token the API requires (required to listen on a non-loopback address).
         #[arg(long, env = "PLATEFARM_API_TOKEN", hide_env_values = true)]

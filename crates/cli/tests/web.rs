@@ -41,7 +41,14 @@ struct Server {
 impl Server {
     fn start(store: &Path) -> Server {
         let mut child = Command::new(bin())
-            .args(["serve", "--embedded", "--workers", "2", "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--embedded",
+                "--workers",
+                "2",
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .arg("--store")
             .arg(store)
             .args(["--token", TOKEN, "--log-format", "json"])
@@ -111,7 +118,12 @@ impl Drop for Server {
 
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is a PNG", path.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is a PNG",
+        path.display()
+    );
     let be = |o: usize| u32::from_be_bytes(bytes[o..o + 4].try_into().unwrap());
     (be(16), be(20))
 }
@@ -142,7 +154,11 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
         .args(["--frames", "16"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let footage = platefarm_ingest::synth::mixed_folder();
     for (key, bytes) in &footage.objects {
         let path = store.join("day1").join(key);
@@ -190,7 +206,10 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
 
     // The page was served under the strict policy and kept the token for the tab only.
     let csp = seen["csp"].as_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
     assert_eq!(seen["token_in_session_storage"], TOKEN);
 
     // What the page said agrees with the API.
@@ -222,7 +241,11 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
     // The contact sheet is the API's: same size as the JPEG the route serves.
     let (code, _) = server.get(&format!("/v1/turnovers/{id}/contact-sheet"));
     assert_eq!(code, 200);
-    assert!(seen["sheet"]["width"].as_u64().unwrap() > 64, "{}", seen["sheet"]);
+    assert!(
+        seen["sheet"]["width"].as_u64().unwrap() > 64,
+        "{}",
+        seen["sheet"]
+    );
 
     // The ingest recorded every generated clip; the match names the generator's clip and frame.
     let ingest = seen["ingest"].as_str().unwrap();
@@ -231,10 +254,17 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
         "{ingest}"
     );
     let matched = seen["match"].as_str().unwrap();
-    assert!(matched.contains(&at.key), "the match names the file {}: {matched}", at.key);
+    assert!(
+        matched.contains(&at.key),
+        "the match names the file {}: {matched}",
+        at.key
+    );
     assert!(seen["thumbnails"].as_u64().unwrap() >= 1, "{seen}");
     let hash = seen["hash"].as_str().unwrap();
-    assert!(hash.starts_with("#/clips?") && hash.contains("timecode="), "{hash}");
+    assert!(
+        hash.starts_with("#/clips?") && hash.contains("timecode="),
+        "{hash}"
+    );
 
     for name in ["turnovers.png", "turnover.png", "clips.png"] {
         let (w, h) = png_size(&shots_dir.join(name));

@@ -23,7 +23,7 @@ pub fn document() -> Value {
         r["200"] = ok;
         r
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "platefarm API",
@@ -129,20 +129,6 @@ pub fn document() -> Value {
                 "parameters": [id_param()],
                 "responses": common(json!({"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}))
             }},
-            "/v1/turnovers/{id}/contact-sheet": {"get": {
-                "summary": "The first plate of each shot through the ACES 2.0 SDR view, as one JPEG",
-                "parameters": [id_param(),
-                    {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 64, "maximum": 1024, "default": 320}, "description": "Widest tile"}],
-                "responses": {
-                    "200": {"description": "The contact sheet; the shots shown are in X-Platefarm-Shots",
-                        "headers": {"X-Platefarm-Shots": {"schema": {"type": "string"}, "description": "Shot names, comma-separated, in tile order"}},
-                        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
-                    "400": error_response("A bad query parameter"),
-                    "401": error_response("Missing or wrong API token"),
-                    "404": error_response("No such turnover, or no readable plate yet"),
-                    "503": error_response("The catalog or the store is unavailable; try again")
-                }
-            }},
             "/v1/ingests": {"post": {
                 "summary": "Ingest a prefix of the farm's store: verify its ASC MHL history, record every clip, write thumbnails",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {
@@ -160,27 +146,6 @@ pub fn document() -> Value {
                     "413": error_response("Body above the limit"),
                     "422": error_response("A location outside the store, one with no footage, or an ASC MHL mismatch (names the files)"),
                     "503": error_response("The store, the broker or the catalog is unavailable; try again")
-                }
-            }},
-            "/v1/ingests/{id}": {"get": {
-                "summary": "An ingest: state, clips done and failed, frames, bad frames with reasons",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "Ingest id"}],
-                "responses": {
-                    "200": {"description": "The ingest", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["ingest_id", "state", "clips_total", "clips_done", "clips_failed"], "properties": {
-                            "ingest_id": {"type": "string"}, "location": {"type": "string"},
-                            "state": {"type": "string", "enum": ["running", "completed", "completed_with_failures"]},
-                            "created_at": {"type": "string"}, "finished_at": {"type": "string", "nullable": true},
-                            "clips_total": {"type": "integer"}, "clips_done": {"type": "integer"}, "clips_failed": {"type": "integer"},
-                            "frames": {"type": "integer"},
-                            "bad_frames": {"type": "array", "items": {"type": "object"}},
-                            "failures": {"type": "array", "items": {"type": "object"}},
-                            "thumbnail_errors": {"type": "array", "items": {"type": "object"}},
-                            "ignored": {"type": "integer"},
-                            "mhl": {"type": "object", "nullable": true}}}}}},
-                    "401": error_response("Missing or wrong API token"),
-                    "404": error_response("No such ingest"),
-                    "503": error_response("The catalog is unavailable; try again")
                 }
             }},
             "/v1/clips": {"get": {
@@ -205,24 +170,61 @@ pub fn document() -> Value {
                     "503": error_response("The catalog is unavailable; try again")
                 }
             }},
-            "/v1/clips/thumbnail": {"get": {
-                "summary": "A clip's thumbnail (ACES 2.0 SDR view), from beside its footage in the farm's store",
-                "parameters": [
-                    {"name": "location", "in": "query", "required": true, "schema": {"type": "string"}, "description": "The record's location"},
-                    {"name": "key", "in": "query", "required": true, "schema": {"type": "string"}, "description": "The record's key"}
-                ],
-                "responses": {
-                    "200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
-                    "400": error_response("A missing or bad query parameter"),
-                    "401": error_response("Missing or wrong API token"),
-                    "404": error_response("No such clip, or no thumbnail (names why)"),
-                    "503": error_response("The catalog or the store is unavailable; try again")
-                }
-            }},
             "/v1/openapi.json": {"get": {
                 "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}}
             }}
         }
-    })
+    });
+    // More paths (one json! of every path exceeds the macro recursion limit).
+    doc["paths"]["/v1/turnovers/{id}/contact-sheet"] = json!({"get": {
+        "summary": "The first plate of each shot through the ACES 2.0 SDR view, as one JPEG",
+        "parameters": [id_param(),
+            {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 64, "maximum": 1024, "default": 320}, "description": "Widest tile"}],
+        "responses": {
+            "200": {"description": "The contact sheet; the shots shown are in X-Platefarm-Shots",
+                "headers": {"X-Platefarm-Shots": {"schema": {"type": "string"}, "description": "Shot names, comma-separated, in tile order"}},
+                "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+            "400": error_response("A bad query parameter"),
+            "401": error_response("Missing or wrong API token"),
+            "404": error_response("No such turnover, or no readable plate yet"),
+            "503": error_response("The catalog or the store is unavailable; try again")
+        }
+    }});
+    doc["paths"]["/v1/ingests/{id}"] = json!({"get": {
+        "summary": "An ingest: state, clips done and failed, frames, bad frames with reasons",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "Ingest id"}],
+        "responses": {
+            "200": {"description": "The ingest", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["ingest_id", "state", "clips_total", "clips_done", "clips_failed"], "properties": {
+                    "ingest_id": {"type": "string"}, "location": {"type": "string"},
+                    "state": {"type": "string", "enum": ["running", "completed", "completed_with_failures"]},
+                    "created_at": {"type": "string"}, "finished_at": {"type": "string", "nullable": true},
+                    "clips_total": {"type": "integer"}, "clips_done": {"type": "integer"}, "clips_failed": {"type": "integer"},
+                    "frames": {"type": "integer"},
+                    "bad_frames": {"type": "array", "items": {"type": "object"}},
+                    "failures": {"type": "array", "items": {"type": "object"}},
+                    "thumbnail_errors": {"type": "array", "items": {"type": "object"}},
+                    "ignored": {"type": "integer"},
+                    "mhl": {"type": "object", "nullable": true}}}}}},
+            "401": error_response("Missing or wrong API token"),
+            "404": error_response("No such ingest"),
+            "503": error_response("The catalog is unavailable; try again")
+        }
+    }});
+    doc["paths"]["/v1/clips/thumbnail"] = json!({"get": {
+        "summary": "A clip's thumbnail (ACES 2.0 SDR view), from beside its footage in the farm's store",
+        "parameters": [
+            {"name": "location", "in": "query", "required": true, "schema": {"type": "string"}, "description": "The record's location"},
+            {"name": "key", "in": "query", "required": true, "schema": {"type": "string"}, "description": "The record's key"}
+        ],
+        "responses": {
+            "200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+            "400": error_response("A missing or bad query parameter"),
+            "401": error_response("Missing or wrong API token"),
+            "404": error_response("No such clip, or no thumbnail (names why)"),
+            "503": error_response("The catalog or the store is unavailable; try again")
+        }
+    }});
+    doc
 }

@@ -30,7 +30,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // A new binary may carry new assets: revalidate every time (they are small).
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
@@ -39,7 +42,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 /// `/`, `/ui/app.js`, `/ui/app.css`.
 pub fn router() -> Router {
     Router::new()
-        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX) }))
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
+        )
         .route(
             "/ui/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
@@ -61,7 +67,13 @@ mod tests {
         // No inline script or style: the policy would block it.
         assert!(!INDEX.contains("<script>"), "inline script in index.html");
         assert!(!INDEX.contains("<style"), "inline style in index.html");
-        assert!(!INDEX.contains(" style="), "inline style attribute in index.html");
-        assert!(!SCRIPT.contains("innerHTML"), "app.js must build the DOM, not parse HTML");
+        assert!(
+            !INDEX.contains(" style="),
+            "inline style attribute in index.html"
+        );
+        assert!(
+            !SCRIPT.contains("innerHTML"),
+            "app.js must build the DOM, not parse HTML"
+        );
     }
 }

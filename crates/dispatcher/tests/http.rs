@@ -94,7 +94,12 @@ impl Api {
                     self.queue.clone(),
                     self.store.clone(),
                     Arc::new(platefarm_worker::ImagingRenderer::default()),
-                    Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap()),
+                    Arc::new(
+                        rayon::ThreadPoolBuilder::new()
+                            .num_threads(1)
+                            .build()
+                            .unwrap(),
+                    ),
                     metrics.clone(),
                 );
                 let mut rx = rx.clone();
@@ -570,15 +575,27 @@ async fn an_ingest_of_a_store_prefix_is_recorded_and_searchable() {
             assert_eq!(status, 200, "{path}");
         }
     }
-    assert_eq!(thumbs + no_thumb, clips.len(), "every clip has a thumbnail or a reason");
-    let (status, v) = api.call("GET", "/v1/clips/thumbnail?location=day1-card&key=nope", b"");
+    assert_eq!(
+        thumbs + no_thumb,
+        clips.len(),
+        "every clip has a thumbnail or a reason"
+    );
+    let (status, v) = api.call(
+        "GET",
+        "/v1/clips/thumbnail?location=day1-card&key=nope",
+        b"",
+    );
     assert_eq!(status, 404, "{v}");
     assert!(v["error"].as_str().unwrap().contains("no clip"), "{v}");
     let (status, v) = api.call("GET", "/v1/clips/thumbnail?location=day1-card", b"");
     assert_eq!(status, 400, "{v}");
     // A tampered file under an ASC MHL history fails the ingest naming it; nothing is handed out.
     let card = api._dir.path().join("day1-card");
-    platefarm_mhl::create_generation(&card, &Default::default()).unwrap();
+    platefarm_mhl::create_generation(
+        &card,
+        &platefarm_mhl::CreateOptions::new(chrono::Utc::now()),
+    )
+    .unwrap();
     let victim = footage.objects.keys().next().unwrap().clone();
     let mut bytes = std::fs::read(card.join(&victim)).unwrap();
     bytes[0] ^= 0xff;

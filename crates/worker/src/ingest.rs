@@ -90,6 +90,7 @@ impl Worker {
     async fn inspect(&self, job: &IngestJob) -> Inspected {
         let store = self.store.clone();
         let handle = tokio::runtime::Handle::current();
+        let clip_key = job.clip.key.clone();
         let job = job.clone();
         let outcome = on_pool(&self.pool, move || {
             let outage = AtomicBool::new(false);
@@ -141,7 +142,7 @@ impl Worker {
         match outcome {
             Ok(i) => i,
             Err(RenderFailure(why)) => Inspected::Done(IngestOutcome::Failed {
-                reason: format!("inspecting {}: {why}", job.clip.key),
+                reason: format!("inspecting {clip_key}: {why}"),
             }),
         }
     }
