@@ -474,3 +474,107 @@ async fn bad_requests_get_the_right_status_and_schemathesis_finds_no_server_erro
         farm.fail(&format!("schemathesis found a problem:\n{text}"));
     }
 }
+
+/// Ingest is farm work on the same queue as renders: the generated footage folder (DNG, DPX,
+/// EXR; a gap, drop-frame, corrupt frames) in the S3 bucket is ingested by `platefarm ingest
+/// --amqp` (the environment's broker) and by `POST /v1/ingests`; both are inspected by the
+/// worker processes (their logs name the ingest and the clip), recorded by the dispatcher in
+/// PostgreSQL, and the records match what the generator wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingest_runs_on_the_worker_processes() {
+    use platefarm_store::ObjectStore;
+    let _serial = serial().await;
+    let farm = Farm::start(FarmOptions::default()).await;
+    let footage = platefarm_ingest::synth::mixed_folder();
+    let store = farm.store().await;
+    for (key, bytes) in &footage.objects {
+        store
+            .put(&format!("card1/{key}"), bytes.clone())
+            .await
+            .unwrap();
+    }
+    // The CLI, with the farm's environment (PLATEFARM_AMQP_URL set): jobs on the queue.
+    let (code, out, err) = farm.cli(&["ingest", "card1/", "--json"]);
+    assert_eq!(code, 0, "ingest: {err}\n{}", farm.logs());
+    assert!(err.contains("handed to the workers"), "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["state"], "completed", "{report}");
+    assert_eq!(report["clips_done"], footage.expected.len(), "{report}");
+    let clips = report["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), footage.expected.len());
+    for want in &footage.expected {
+        let mut want = serde_json::to_value(want).unwrap();
+        want["location"] = Value::from("card1");
+        let got = clips
+            .iter()
+            .find(|c| c["key"] == want["key"])
+            .unwrap_or_else(|| panic!("no record of {}", want["key"]));
+        // Field by field (the generator knows which frames it broke, not the decoder's words).
+        let mut got = got.clone();
+        for bad in got["frames"]["bad"].as_array_mut().unwrap() {
+            assert!(!bad["reason"].as_str().unwrap().is_empty(), "{bad}");
+            bad["reason"] = Value::from("");
+        }
+        for field in [
+            "name", "reel", "camera", "lens", "timecode", "image", "frames", "colour", "format",
+            "location",
+        ] {
+            assert_eq!(got[field], want[field], "{}: {field}", want["key"]);
+        }
+    }
+    let bad: usize = footage.expected.iter().map(|c| c.frames.bad.len()).sum();
+    assert_eq!(report["bad_frames"].as_array().unwrap().len(), bad);
+    let ingest_id = report["ingest_id"].as_str().unwrap().to_string();
+    let inspected: Vec<Value> = farm
+        .worker_log_lines()
+        .into_iter()
+        .filter(|l| l["fields"]["message"] == "clip ingested")
+        .collect();
+    assert!(
+        inspected.len() >= footage.expected.len(),
+        "{} 'clip ingested' lines",
+        inspected.len()
+    );
+    for l in &inspected {
+        assert_eq!(l["span"]["name"], "ingest", "{l}");
+        assert_eq!(l["span"]["ingest_id"], ingest_id.as_str(), "{l}");
+    }
+
+    // The API hands out the same jobs; the thumbnails the workers wrote are served.
+    let addr = farm.api.trim_start_matches("http://").parse().unwrap();
+    let auth = format!("Bearer {TOKEN}");
+    let call = |method: &str, path: &str, body: &[u8]| {
+        let (s, b) =
+            platefarm_testkit::http_with(addr, method, path, &[("Authorization", &auth)], body);
+        (
+            s,
+            serde_json::from_str::<Value>(&b).unwrap_or(Value::String(b)),
+        )
+    };
+    let (status, receipt) = call("POST", "/v1/ingests", br#"{"location": "card1"}"#);
+    assert_eq!(status, 202, "{receipt}");
+    let id = receipt["ingest_id"].as_str().unwrap();
+    let started = Instant::now();
+    let s = loop {
+        let (_, s) = call("GET", &format!("/v1/ingests/{id}"), b"");
+        if s["state"] != "running" {
+            break s;
+        }
+        if started.elapsed() > LIMIT {
+            farm.fail(&format!("ingest {id} still running: {s}"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(s["state"], "completed", "{s}");
+    assert_eq!(s["clips_done"], footage.expected.len(), "{s}");
+    let clip = &footage.expected[0];
+    let (status, _) = call(
+        "GET",
+        &format!(
+            "/v1/clips/thumbnail?location=card1&key={}",
+            clip.key.replace('%', "%25")
+        ),
+        b"",
+    );
+    assert_eq!(status, 200, "the thumbnail of {}", clip.key);
+}
