@@ -1,8 +1,9 @@
 //! The web page in a real browser: `platefarm serve --embedded` (no services) with a sample
 //! turnover and the generated footage folder in its store; headless Chromium driven by
 //! Playwright (`tests/browser/ui.mjs`) gives a wrong token then the right one, submits the
-//! turnover file, watches it complete live, opens its shots and contact sheet, ingests the
-//! footage and finds a clip by reel and timecode. What the page showed is checked here against
+//! turnover file, watches it complete live, opens its shots and contact sheet; submits it again
+//! with an input frame broken, sees the failed chunk with its reason, restores the frame and
+//! completes it with Retry failed; ingests the footage and finds a clip by reel and timecode. What the page showed is checked here against
 //! the API and the generator's records; the screenshots are PNGs (docs/web.md shows one).
 //! scripts/test.sh installs Chromium and playwright-core.
 
@@ -175,6 +176,30 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
     let tc = clip.timecode.start.unwrap().add_frames(3, rate).unwrap();
     let at = clip.frame_at(&tc).expect("the timecode is in the clip");
 
+    // The first frame of the first sample clip: the browser breaks it for a second run.
+    let clips = store.join("clips");
+    let mut frames: Vec<PathBuf> = std::fs::read_dir(
+        clips
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .min()
+            .unwrap(),
+    )
+    .unwrap()
+    .flatten()
+    .map(|e| e.path())
+    .filter(|p| p.extension().is_some_and(|x| x == "dng"))
+    .collect();
+    frames.sort();
+    let break_file = frames[0].clone();
+    let break_key = break_file
+        .strip_prefix(&store)
+        .unwrap()
+        .display()
+        .to_string();
+
     let server = Server::start(&store);
     let node = Command::new("node")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/ui.mjs"))
@@ -189,6 +214,7 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
         .env("EXPECT_CLIP", &clip.name)
         .env("EXPECT_FRAME", at.frame.to_string())
         .env("SCREENSHOTS", &shots_dir)
+        .env("BREAK_FILE", &break_file)
         .output()
         .expect("run node (scripts/test.sh installs Node.js's playwright-core)");
     let stdout = String::from_utf8_lossy(&node.stdout);
@@ -247,6 +273,23 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
         seen["sheet"]
     );
 
+    // The broken frame failed its chunk with a reason naming it; Retry failed, with the frame
+    // restored, completed the turnover.
+    let reasons = seen["failure_reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "one chunk failed: {reasons:?}");
+    assert!(
+        reasons[0].as_str().unwrap().contains(&break_key),
+        "the reason names {break_key}: {reasons:?}"
+    );
+    assert_eq!(seen["retry_enabled_after_failure"], true);
+    assert_eq!(seen["retry_result"], "Retry failed: 1 chunks");
+    assert_eq!(seen["failures_after_retry"], "Failures (0)");
+    let id2 = seen["retry_turnover_id"].as_str().unwrap();
+    let (_, body) = server.get(&format!("/v1/turnovers/{id2}"));
+    let detail2: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(detail2["state"], "completed", "{body}");
+    assert_eq!(detail2["frames_done"], detail2["frames_total"], "{body}");
+
     // The ingest recorded every generated clip; the match names the generator's clip and frame.
     let ingest = seen["ingest"].as_str().unwrap();
     assert!(
@@ -266,12 +309,12 @@ fn a_user_submits_watches_and_finds_a_clip_in_a_real_browser() {
         "{hash}"
     );
 
-    for name in ["turnovers.png", "turnover.png", "clips.png"] {
+    for name in ["turnovers.png", "turnover.png", "failures.png", "clips.png"] {
         let (w, h) = png_size(&shots_dir.join(name));
         assert!(w >= 1000 && h >= 600, "{name} is {w}×{h}");
     }
     if let Some(dir) = std::env::var_os("PLATEFARM_SAVE_SCREENSHOTS") {
-        for name in ["turnovers.png", "turnover.png", "clips.png"] {
+        for name in ["turnovers.png", "turnover.png", "failures.png", "clips.png"] {
             std::fs::copy(shots_dir.join(name), Path::new(&dir).join(name)).unwrap();
         }
     }

@@ -348,9 +348,13 @@ async function turnoverView(scope, id) {
       sheet.replaceChildren(h("h2", {}, "Contact sheet"), message("No plate delivered yet."));
       return;
     }
+    // The previous sheet stays until the new one is decoded.
     const img = h("img", { class: "sheet", id: "contact-sheet", alt: `contact sheet of ${id}: the first plate of each shot` });
-    sheet.replaceChildren(h("h2", {}, "Contact sheet"), h("p", { class: "dim" }, "First plate of each shot, ACES 2.0 SDR 100 nits (Rec.709) view"), img);
-    await showPicture(img, `/v1/turnovers/${enc(id)}/contact-sheet`, scope);
+    const holder = h("div", {}, img);
+    if (await showPicture(img, `/v1/turnovers/${enc(id)}/contact-sheet`, scope)) {
+      try { await img.decode(); } catch { /* shown as it is */ }
+    }
+    sheet.replaceChildren(h("h2", {}, "Contact sheet"), h("p", { class: "dim" }, "First plate of each shot, ACES 2.0 SDR 100 nits (Rec.709) view"), holder);
   };
 
   const render = async () => {

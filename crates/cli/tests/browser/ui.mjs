@@ -7,9 +7,11 @@
 //
 // Environment: PLATEFARM_NODE_PREFIX (folder holding node_modules/playwright-core),
 // PLATEFARM_CHROMIUM, PLATEFARM_URL, PLATEFARM_TOKEN, TURNOVER_FILE, INGEST_LOCATION, REEL,
-// TIMECODE, EXPECT_CLIP, EXPECT_FRAME, SCREENSHOTS.
+// TIMECODE, EXPECT_CLIP, EXPECT_FRAME, SCREENSHOTS, BREAK_FILE (an input frame the script
+// truncates for a second run of the turnover, then restores before Retry failed).
 
 import { createRequire } from "node:module";
+import fs from "node:fs";
 import path from "node:path";
 
 const env = (name) => {
@@ -101,6 +103,32 @@ try {
   seen.sheet = await page.locator("#contact-sheet").evaluate((img) => ({
     width: img.naturalWidth, height: img.naturalHeight }));
   await page.screenshot({ path: path.join(shots, "turnover.png"), fullPage: true });
+
+  // The same turnover again with one input frame broken: its chunk fails with the reason;
+  // with the frame restored, Retry failed completes the turnover, live.
+  const broken = env("BREAK_FILE");
+  const good = fs.readFileSync(broken);
+  fs.writeFileSync(broken, good.subarray(0, 200));
+  await page.click("#nav-turnovers");
+  await page.setInputFiles("#turnover-file", env("TURNOVER_FILE"));
+  await page.waitForFunction(() => document.querySelector("#turnover-json").value.includes("shots"));
+  await page.click("#submit");
+  const receipt2 = await page.locator("#submit-result .message.ok").textContent();
+  const id2 = /Submitted (\S+):/.exec(receipt2)?.[1];
+  if (!id2 || id2 === id) throw new Error(`no new turnover in the receipt: ${receipt2}`);
+  seen.retry_turnover_id = id2;
+  await page.locator(`#turnovers tr[data-id="${id2}"][data-state="completed_with_failures"]`).waitFor({ timeout: 240_000 });
+  await page.locator(`#turnovers tr[data-id="${id2}"] a`).click();
+  await page.locator("#failures tbody tr").first().waitFor();
+  seen.failure_reasons = await page.locator("#failures td.reason").allTextContents();
+  seen.retry_enabled_after_failure = await page.locator("#retry-failed").isEnabled();
+  await page.locator("#contact-sheet[data-loaded=true]").waitFor();
+  await page.screenshot({ path: path.join(shots, "failures.png"), fullPage: true });
+  fs.writeFileSync(broken, good);
+  await page.click("#retry-failed");
+  seen.retry_result = await page.locator("#action-result .message.ok").textContent();
+  await page.locator('#turnover .state[data-state="completed"]').waitFor({ timeout: 240_000 });
+  seen.failures_after_retry = await page.locator("#failures h2").textContent();
 
   // Clips: ingest a folder of the store, then the editorial question.
   await page.click("#nav-clips");
