@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: starts what the tests need if it is not already there (reference-tool
-# venv, PostgreSQL, RabbitMQ, s3s-fs, Prometheus, Chromium with playwright-core), then runs rustfmt --check, clippy -D warnings and every test.
+# venv, PostgreSQL, RabbitMQ, s3s-fs, Prometheus, ExifTool, Chromium with playwright-core), then runs rustfmt --check, clippy -D warnings and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +50,12 @@ fi
 if ! command -v s3s-fs >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
   log "installing s3s-fs (S3 server for the store tests)"
   cargo install s3s-fs@0.14.1 --features binary --locked || cargo install s3s-fs@0.14.1 --features binary
+fi
+
+# 2b'. ExifTool, the oracle of crates/ingest/tests/exiftool.rs.
+if ! command -v exiftool >/dev/null; then
+  log "installing ExifTool"
+  apt-get install -y -qq libimage-exiftool-perl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl >/dev/null; }
 fi
 
 # 2c. Chromium and playwright-core: crates/cli/tests/web.rs drives the web page in a real browser.
