@@ -157,10 +157,34 @@ async fn require_token(State(token): State<Arc<String>>, req: Request, next: Nex
     }
 }
 
+/// Bodies above the limit are still read (and dropped) up to this much, so the client has sent
+/// its request before it reads the 413 — closing on unread bytes resets the connection, and
+/// many clients then never see the answer.
+const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+
+/// The body if it is at most `limit` bytes; `None` above it (or if the client broke off).
+async fn read_limited(body: Body, limit: usize) -> Option<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let (mut buf, mut seen) = (Vec::new(), 0usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen += chunk.len();
+        if seen <= limit {
+            buf.extend_from_slice(&chunk);
+        } else if seen > DRAIN_BYTES {
+            return None;
+        } else {
+            buf = Vec::new();
+        }
+    }
+    (seen <= limit).then_some(buf)
+}
+
 async fn submit(State(d): State<Arc<Dispatcher>>, body: Body) -> Response {
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
+    let body = match read_limited(body, MAX_BODY_BYTES).await {
+        Some(b) => b,
+        None => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
