@@ -747,6 +747,7 @@ async fn large_batches_apply_in_order(cat: &dyn Catalog, run: &str) {
         .collect();
     cat.mark_published(&published, at(30)).await.unwrap();
     assert_eq!(cat.state_counts(&id).await.unwrap().pending, 1200);
+    assert!(cat.has_pending_chunks(&id).await.unwrap());
     let key = |i: usize| format!("plates/SH010/SH010.{:07}.exr", i + 1);
     let mut batch = Vec::new();
     for (i, c) in next.iter().enumerate() {
@@ -780,6 +781,7 @@ async fn large_batches_apply_in_order(cat: &dyn Catalog, run: &str) {
     );
     let rows = cat.chunks(&id).await.unwrap();
     assert!(rows.iter().all(|r| r.state == ChunkState::Done));
+    assert!(!cat.has_pending_chunks(&id).await.unwrap(), "every chunk is final");
     let outputs = cat.outputs(&id, None).await.unwrap();
     assert_eq!(outputs.len(), 1200);
     assert_eq!(outputs[0].key, key(0));

@@ -425,6 +425,9 @@ pub trait Catalog: Send + Sync + 'static {
         turnover_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<u64>, CatalogError>;
+    /// Whether some chunk of the turnover is not final yet (planned, published, running): the
+    /// settler's cheap test before it counts everything.
+    async fn has_pending_chunks(&self, turnover_id: &str) -> Result<bool, CatalogError>;
     /// Reachability check for `/health/readyz`.
     async fn ping(&self) -> Result<(), CatalogError>;
 

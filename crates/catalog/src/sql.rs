@@ -724,6 +724,18 @@ impl Catalog for SqlCatalog {
         Ok(())
     }
 
+    async fn has_pending_chunks(&self, turnover_id: &str) -> Result<bool, CatalogError> {
+        // `state` first: probes `chunks_by_state` once per pending state, however many of the
+        // turnover's chunks are final already.
+        let row = sqlx::query(&format!(
+            "SELECT chunk_id FROM chunks WHERE state IN {PENDING} AND turnover_id = $1 LIMIT 1"
+        ))
+        .bind(turnover_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     async fn deliveries_due(
         &self,
         turnover_id: Option<&str>,

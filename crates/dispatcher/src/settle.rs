@@ -44,6 +44,11 @@ impl Dispatcher {
         for (t, shot) in self.catalog.deliveries_due(Some(turnover_id)).await? {
             self.deliver(&t, &shot).await?;
         }
+        // While a chunk is pending the turnover is running: skip counting its chunks (two
+        // aggregates over every row of the turnover) after each batch of results.
+        if self.catalog.has_pending_chunks(turnover_id).await? {
+            return Ok(());
+        }
         let Some(summary) = self.catalog.turnover(turnover_id).await? else {
             return Ok(());
         };
