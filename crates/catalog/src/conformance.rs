@@ -781,7 +781,10 @@ async fn large_batches_apply_in_order(cat: &dyn Catalog, run: &str) {
     );
     let rows = cat.chunks(&id).await.unwrap();
     assert!(rows.iter().all(|r| r.state == ChunkState::Done));
-    assert!(!cat.has_pending_chunks(&id).await.unwrap(), "every chunk is final");
+    assert!(
+        !cat.has_pending_chunks(&id).await.unwrap(),
+        "every chunk is final"
+    );
     let outputs = cat.outputs(&id, None).await.unwrap();
     assert_eq!(outputs.len(), 1200);
     assert_eq!(outputs[0].key, key(0));

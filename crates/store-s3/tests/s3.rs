@@ -322,7 +322,9 @@ async fn a_missing_bucket_is_a_configuration_error_naming_it() {
 }
 
 /// A proxy that keeps the start of every request it forwards (up to 4 KiB per connection).
-async fn recording_proxy(upstream: std::net::SocketAddr) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+async fn recording_proxy(
+    upstream: std::net::SocketAddr,
+) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -353,7 +355,9 @@ async fn recording_proxy(upstream: std::net::SocketAddr) -> (String, Arc<std::sy
                         break;
                     }
                 }
-                seen.lock().unwrap().push(String::from_utf8_lossy(&head).to_string());
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).to_string());
                 down.abort();
             });
         }
@@ -374,7 +378,9 @@ async fn unsigned_payloads_round_trip_single_and_multipart() {
     config.sign_payload = false;
     let store = S3Store::new(config).await.unwrap();
     store.put("a.txt", b"small".to_vec()).await.unwrap();
-    let big: Vec<u8> = (0..MIN_PART_SIZE as usize + 777).map(|i| (i % 251) as u8).collect();
+    let big: Vec<u8> = (0..MIN_PART_SIZE as usize + 777)
+        .map(|i| (i % 251) as u8)
+        .collect();
     store.put("big.exr", big.clone()).await.unwrap();
     assert_eq!(store.get("a.txt", 100).await.unwrap(), b"small");
     assert!(store.get("big.exr", u64::MAX).await.unwrap() == big);
@@ -384,11 +390,21 @@ async fn unsigned_payloads_round_trip_single_and_multipart() {
         "{heads}"
     );
     // And the environment switch parses (a bad value names the variable).
-    let env = |v: &'static str| {
-        move |k: &str| (k == "PLATEFARM_S3_SIGN_PAYLOAD").then(|| v.to_string())
-    };
-    assert!(!S3Config::from_lookup("s3://b", env("false")).unwrap().sign_payload);
-    assert!(S3Config::from_lookup("s3://b", |_| None).unwrap().sign_payload);
+    let env =
+        |v: &'static str| move |k: &str| (k == "PLATEFARM_S3_SIGN_PAYLOAD").then(|| v.to_string());
+    assert!(
+        !S3Config::from_lookup("s3://b", env("false"))
+            .unwrap()
+            .sign_payload
+    );
+    assert!(
+        S3Config::from_lookup("s3://b", |_| None)
+            .unwrap()
+            .sign_payload
+    );
     let err = S3Config::from_lookup("s3://b", env("maybe")).unwrap_err();
-    assert!(err.to_string().contains("PLATEFARM_S3_SIGN_PAYLOAD"), "{err}");
+    assert!(
+        err.to_string().contains("PLATEFARM_S3_SIGN_PAYLOAD"),
+        "{err}"
+    );
 }
