@@ -81,6 +81,10 @@ pub struct S3Config {
     pub upload_concurrency: usize,
     /// Keys per `ListObjectsV2` page (S3's maximum is 1 000).
     pub list_page_size: i32,
+    /// Sign every uploaded body's SHA-256 (SigV4). Off sends `UNSIGNED-PAYLOAD`: the client and
+    /// the server skip hashing every byte; over HTTPS TLS protects the body, and platefarm
+    /// checks every plate's xxh64 at delivery either way.
+    pub sign_payload: bool,
     pub timeouts: S3Timeouts,
 }
 
@@ -99,13 +103,14 @@ impl S3Config {
             part_size: 16 * 1024 * 1024,
             upload_concurrency: 4,
             list_page_size: 1000,
+            sign_payload: true,
             timeouts: S3Timeouts::default(),
         }
     }
 
     /// Parses `s3://bucket[/prefix]` and reads `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`,
     /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`), `AWS_REGION` /
-    /// `AWS_DEFAULT_REGION` and `PLATEFARM_S3_FORCE_PATH_STYLE`.
+    /// `AWS_DEFAULT_REGION`, `PLATEFARM_S3_FORCE_PATH_STYLE` and `PLATEFARM_S3_SIGN_PAYLOAD`.
     pub fn from_env(url: &str) -> Result<S3Config, StoreError> {
         S3Config::from_lookup(url, |name| std::env::var(name).ok())
     }
@@ -156,6 +161,15 @@ impl S3Config {
             Some(other) => {
                 return Err(config_err(format!(
                     "PLATEFARM_S3_FORCE_PATH_STYLE={other:?}: expected true or false"
+                )))
+            }
+        };
+        config.sign_payload = match var("PLATEFARM_S3_SIGN_PAYLOAD").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(other) => {
+                return Err(config_err(format!(
+                    "PLATEFARM_S3_SIGN_PAYLOAD={other:?}: expected true or false"
                 )))
             }
         };

@@ -120,12 +120,20 @@ impl S3Store {
 
     async fn put_single(&self, key: &str, full: String, bytes: Vec<u8>) -> Result<(), StoreError> {
         let len = bytes.len() as i64;
-        self.client
+        let request = self
+            .client
             .put_object()
             .bucket(&self.config.bucket)
             .key(full)
             .content_length(len)
             .body(ByteStream::from(bytes))
+            .customize();
+        let request = if self.config.sign_payload {
+            request
+        } else {
+            request.disable_payload_signing()
+        };
+        request
             .send()
             .await
             .map_err(|e| self.error("put", key, e))?;
@@ -222,7 +230,13 @@ impl S3Store {
                     .upload_id(upload_id)
                     .part_number(part_number)
                     .content_length((end - start) as i64)
-                    .body(ByteStream::from(body));
+                    .body(ByteStream::from(body))
+                    .customize();
+                let request = if self.config.sign_payload {
+                    request
+                } else {
+                    request.disable_payload_signing()
+                };
                 in_flight.spawn(async move { (part_number, request.send().await) });
                 next_part += 1;
             }
