@@ -49,6 +49,8 @@ pub struct BenchFarmOptions {
     /// variables); the scratch folder when None.
     pub farm_store: Option<String>,
     pub workers: usize,
+    /// Chunks each worker process holds at once (`platefarm worker --slots`).
+    pub worker_slots: usize,
     pub chunk_size: u32,
     pub api_shots: usize,
     pub api_submits: usize,
@@ -443,7 +445,9 @@ async fn farm_run(
     for i in 0..opts.workers.max(1) {
         let log = std::fs::File::create(opts.dir.join(format!("worker-{i}.log")))?;
         let child = std::process::Command::new(&exe)
-            .args(["worker", "--threads", "1", "--slots", "1", "--worker-id"])
+            .args(["worker", "--threads", "1", "--slots"])
+            .arg(opts.worker_slots.max(1).to_string())
+            .arg("--worker-id")
             .arg(format!("bench-worker-{i}"))
             .arg("--amqp")
             .arg(&opts.amqp_url)

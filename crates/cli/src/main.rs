@@ -95,6 +95,10 @@ struct BenchFarmArgs {
     /// Worker processes (and embedded workers), one render thread each.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// Chunks each worker process holds at once: with 2, the next chunk's set-up and first
+    /// fetch overlap the current chunk's renders.
+    #[arg(long, default_value_t = 1)]
+    worker_slots: usize,
     #[arg(long, default_value_t = 8)]
     chunk_size: u32,
     #[arg(long, default_value_t = 100)]
@@ -531,6 +535,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 dispatch_chunks: a.dispatch_chunks,
                 consumers: a.consumers,
                 consumer_slots: a.consumer_slots,
+                worker_slots: a.worker_slots,
                 window: a.window,
                 farm_frames: a.farm_frames,
                 farm_store: a.farm_store,
