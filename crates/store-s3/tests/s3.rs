@@ -321,7 +321,8 @@ async fn a_missing_bucket_is_a_configuration_error_naming_it() {
     fresh.check().await.unwrap();
 }
 
-/// A proxy that keeps the start of every request it forwards (up to 4 KiB per connection).
+/// A proxy that keeps the first bytes of every read from the client (where request heads are),
+/// as they pass (connections stay open in the client's pool).
 async fn recording_proxy(
     upstream: std::net::SocketAddr,
 ) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
@@ -342,22 +343,18 @@ async fn recording_proxy(
                     let _ = tokio::io::copy(&mut server_rd, &mut client_wr).await;
                 });
                 let mut buf = vec![0u8; 64 * 1024];
-                let mut head = Vec::new();
                 loop {
                     let n = match client_rd.read(&mut buf).await {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
-                    if head.len() < 4096 {
-                        head.extend_from_slice(&buf[..n.min(4096 - head.len())]);
-                    }
+                    seen.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buf[..n.min(2048)]).to_string());
                     if server_wr.write_all(&buf[..n]).await.is_err() {
                         break;
                     }
                 }
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&head).to_string());
                 down.abort();
             });
         }
@@ -393,16 +390,16 @@ async fn unsigned_payloads_round_trip_single_and_multipart() {
     let env =
         |v: &'static str| move |k: &str| (k == "PLATEFARM_S3_SIGN_PAYLOAD").then(|| v.to_string());
     assert!(
-        !S3Config::from_lookup("s3://b", env("false"))
+        !S3Config::from_lookup("s3://bucket", env("false"))
             .unwrap()
             .sign_payload
     );
     assert!(
-        S3Config::from_lookup("s3://b", |_| None)
+        S3Config::from_lookup("s3://bucket", |_| None)
             .unwrap()
             .sign_payload
     );
-    let err = S3Config::from_lookup("s3://b", env("maybe")).unwrap_err();
+    let err = S3Config::from_lookup("s3://bucket", env("maybe")).unwrap_err();
     assert!(
         err.to_string().contains("PLATEFARM_S3_SIGN_PAYLOAD"),
         "{err}"
