@@ -108,13 +108,11 @@ pub async fn open_location(location: &str, store: Option<&str>) -> anyhow::Resul
         .map_err(|e| anyhow::anyhow!("ingest location {location:?}: {e}"))?;
     let (store, _) = crate::farm::open_store(store_url, &registry).await?;
     let prefix = format!("{}/", location.trim_end_matches('/'));
+    // Named as the API and the workers name a prefix of the farm's store, so the same footage
+    // ingested either way is one record (and its thumbnail is served by the API).
     Ok(OpenLocation {
         store,
-        name: format!(
-            "{}/{}",
-            store_url.trim_end_matches('/'),
-            location.trim_matches('/')
-        ),
+        name: location.trim_matches('/').to_string(),
         prefix,
     })
 }
