@@ -208,6 +208,40 @@ fn frames(args: &ConvertArgs) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
         .collect())
 }
 
+/// The display window's pixels of an image covering `layout.data` (outside the data window:
+/// 0), for outputs that have no windows.
+fn display_region<'a>(
+    img: &'a im::RgbImage,
+    layout: &im::ExrLayout,
+) -> std::borrow::Cow<'a, im::RgbImage> {
+    let (d, v) = (layout.data, layout.display);
+    if d == v {
+        return std::borrow::Cow::Borrowed(img);
+    }
+    let (w, h) = (v.width as usize, v.height as usize);
+    let mut data = vec![0f32; w * h * 3];
+    data.par_chunks_mut(w * 3)
+        .enumerate()
+        .for_each(|(row, out)| {
+            let sy = v.y as i64 + row as i64 - d.y as i64;
+            if sy < 0 || sy >= d.height as i64 {
+                return;
+            }
+            for col in 0..w {
+                let sx = v.x as i64 + col as i64 - d.x as i64;
+                if sx >= 0 && sx < d.width as i64 {
+                    let i = (sy as usize * d.width as usize + sx as usize) * 3;
+                    out[col * 3..col * 3 + 3].copy_from_slice(&img.data[i..i + 3]);
+                }
+            }
+        });
+    std::borrow::Cow::Owned(im::RgbImage {
+        width: v.width,
+        height: v.height,
+        data,
+    })
+}
+
 pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
     let to = ColorSpace::from_name(&args.to)?;
     let aces = ColorSpace::from_name("ACES2065-1")?;
@@ -280,12 +314,32 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
             // Decode to ACES2065-1 the way the worker does (one implementation: DNG through
             // its matrices, DPX codes through a per-code table, EXR/TIFF through the input
             // space), keeping the file's own timecode and frame rate for the plate's header.
-            let (_, mut img, header) = im::decode_to_aces(&bytes, &plate_spec).with_context(ctx)?;
+            let (_, decoded, header) =
+                im::decode_to_aces_layout(&bytes, &plate_spec).with_context(ctx)?;
             drop(bytes);
+            let im::LayoutImage {
+                mut img,
+                mut alpha,
+                mut layout,
+            } = decoded;
             if let Some(look) = &look {
+                // A CDL is not linear: it sees straight colour.
+                if let Some(a) = &alpha {
+                    im::unpremultiply(&mut img.data, a);
+                }
                 look.apply_rgb(&mut img.data);
+                if let Some(a) = &alpha {
+                    im::premultiply(&mut img.data, a);
+                }
             }
             if let Some((source, scale, canvas, translation)) = template {
+                anyhow::ensure!(
+                    layout.data == layout.display,
+                    "{}: FDL reframing of an image with overscan (data window {:?} around display window {:?}) is not supported; crop it to the display window first",
+                    input.display(),
+                    layout.data,
+                    layout.display
+                );
                 let f = im::Framing {
                     source,
                     scale,
@@ -293,28 +347,64 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     translation,
                     filter: im::Filter::Lanczos3,
                 };
+                let (w, h) = (img.width, img.height);
                 img = im::RgbImage {
                     width: canvas.0,
                     height: canvas.1,
-                    data: im::reframe(&img.data, img.width, img.height, 3, &f).with_context(ctx)?,
+                    data: im::reframe(&img.data, w, h, 3, &f).with_context(ctx)?,
                 };
+                if let Some(a) = &alpha {
+                    alpha = Some(im::reframe(a, w, h, 1, &f).with_context(ctx)?);
+                }
+                layout = im::ExrLayout::plain(canvas.0, canvas.1);
             }
             if let Some((w, h)) = resize {
+                // The display window becomes WxH; the data window (overscan and all) is scaled
+                // with it, on the same pixel grid.
+                let (sx, sy) = (
+                    w as f64 / layout.display.width as f64,
+                    h as f64 / layout.display.height as f64,
+                );
+                let d = layout.data;
+                let x0 = (d.x as f64 * sx).floor();
+                let y0 = (d.y as f64 * sy).floor();
+                let x1 = ((d.x as f64 + d.width as f64) * sx).ceil();
+                let y1 = ((d.y as f64 + d.height as f64) * sy).ceil();
+                let (dw, dh) = ((x1 - x0).max(1.0) as u32, (y1 - y0).max(1.0) as u32);
                 let f = im::Framing {
-                    source: (0.0, 0.0, img.width as f64, img.height as f64),
-                    scale: (w as f64 / img.width as f64, h as f64 / img.height as f64),
-                    canvas: (w, h),
-                    translation: (0.0, 0.0),
+                    source: (0.0, 0.0, d.width as f64, d.height as f64),
+                    scale: (sx, sy),
+                    canvas: (dw, dh),
+                    translation: (d.x as f64 * sx - x0, d.y as f64 * sy - y0),
                     filter: im::Filter::Lanczos3,
                 };
                 img = im::RgbImage {
-                    width: w,
-                    height: h,
-                    data: im::reframe(&img.data, img.width, img.height, 3, &f)?,
+                    width: dw,
+                    height: dh,
+                    data: im::reframe(&img.data, d.width, d.height, 3, &f)?,
+                };
+                if let Some(a) = &alpha {
+                    alpha = Some(im::reframe(a, d.width, d.height, 1, &f)?);
+                }
+                layout = im::ExrLayout {
+                    data: im::Window {
+                        x: x0 as i32,
+                        y: y0 as i32,
+                        width: dw,
+                        height: dh,
+                    },
+                    display: im::Window {
+                        x: (layout.display.x as f64 * sx).round() as i32,
+                        y: (layout.display.y as f64 * sy).round() as i32,
+                        width: w,
+                        height: h,
+                    },
                 };
             }
+            // Formats without windows or alpha get the display window's picture.
             let out = if let Some(ot) = &proxy {
                 // Review proxy: ACES2065-1 through the chosen output transform.
+                let img = display_region(&img, &layout);
                 let (w, h, rgb8) = im::preview_rgb8_with(&img, img.width, ot);
                 if out_ext == "png" {
                     im::encode_png_tagged(w, h, &rgb8, ot.display == Display::Srgb)?
@@ -323,15 +413,38 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                 }
             } else if out_ext == "exr" {
                 if to != aces {
+                    if let Some(a) = &alpha {
+                        im::unpremultiply(&mut img.data, a);
+                    }
                     from_aces.apply_rgb(&mut img.data);
+                    if let Some(a) = &alpha {
+                        im::premultiply(&mut img.data, a);
+                    }
                 }
                 let pixel = if args.float {
                     im::ExrPixel::Float
                 } else {
                     im::ExrPixel::Half
                 };
-                im::encode_exr(&img, &im::ExrOptions { compression, pixel }, &header)?
+                let opts = im::ExrOptions { compression, pixel };
+                match &alpha {
+                    None => im::encode_exr_layout(&img.data, 3, &layout, &opts, &header)?,
+                    Some(a) => {
+                        let rgba: Vec<f32> = img
+                            .data
+                            .chunks_exact(3)
+                            .zip(a)
+                            .flat_map(|(p, a)| [p[0], p[1], p[2], *a])
+                            .collect();
+                        im::encode_exr_layout(&rgba, 4, &layout, &opts, &header)?
+                    }
+                }
             } else {
+                let mut img = if layout.data == layout.display {
+                    img
+                } else {
+                    display_region(&img, &layout).into_owned()
+                };
                 if to != aces {
                     from_aces.apply_rgb(&mut img.data);
                 }

@@ -295,3 +295,187 @@ fn proxies_match_opencolorio_display_views() {
         "{msg}"
     );
 }
+
+fn oiiotool(args: &[&str]) -> String {
+    let out = Command::new(platefarm_testkit::venv_tool("oiiotool"))
+        .args(args)
+        .output()
+        .expect("oiiotool from the reference venv (scripts/test.sh makes it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "oiiotool {args:?}: {text}");
+    text
+}
+
+/// `(data origin, data size, display origin, display size, channel list)` as oiiotool reads
+/// the file.
+fn windows(p: &Path) -> (String, String, String, String, String) {
+    let info = oiiotool(&["--info", "-v", p.to_str().unwrap()]);
+    let line = |key: &str| {
+        info.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .map(|l| l.trim().to_string())
+            .unwrap_or_default()
+    };
+    let size = info
+        .lines()
+        .find(|l| l.contains(" channel,"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.split(',').next().unwrap().trim().to_string())
+        .unwrap_or_default();
+    (
+        line("pixel data origin:"),
+        size,
+        line("full/display origin:"),
+        line("full/display size:"),
+        line("channel list:"),
+    )
+}
+
+fn max_error(a: &Path, b: &Path) -> f64 {
+    let out = Command::new(platefarm_testkit::venv_tool("oiiotool"))
+        .args([a.to_str().unwrap(), b.to_str().unwrap(), "--diff"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if text.contains("PASS") && !text.contains("Max error") {
+        return 0.0;
+    }
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Max error  = "))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no max error in: {text}"))
+}
+
+/// Files other tools wrote keep what they are: an OpenEXR with overscan (data window
+/// (-250,-250) 1500×1500 inside a 1000×1000 display window) and premultiplied alpha, made by
+/// oiiotool, converts to itself exactly and resizes as oiiotool resizes it (the display window
+/// to 500×500, the overscan scaled with it); a 10-bit RGBA DPX keeps its alpha (read as
+/// oiiotool reads it) with the colour premultiplied; outputs without windows get the display
+/// window's picture.
+#[test]
+fn overscan_and_alpha_survive_conversion() {
+    let dir = platefarm_testkit::scratch();
+    let p = |n: &str| dir.path().join(n);
+    let s = |n: &str| p(n).to_str().unwrap().to_string();
+    oiiotool(&[
+        "--pattern",
+        "fill:topleft=0.1,0.2,0.3,1:topright=0.9,0.5,0.1,0.5:bottomleft=0.2,0.8,0.4,0.25:bottomright=1,1,1,0",
+        "1500x1500",
+        "4",
+        "--premult",
+        "--origin",
+        "-250-250",
+        "--fullsize",
+        "1000x1000+0+0",
+        "-d",
+        "half",
+        "-o",
+        &s("overscan.exr"),
+    ]);
+    let want = windows(&p("overscan.exr"));
+    assert_eq!(want.0, "pixel data origin: x=-250, y=-250", "{want:?}");
+
+    // Straight through: same windows, channels and pixels.
+    let (ok, log) = convert(&[&s("overscan.exr"), &s("same.exr")]);
+    assert!(ok, "{log}");
+    assert_eq!(windows(&p("same.exr")), want);
+    assert_eq!(max_error(&p("same.exr"), &p("overscan.exr")), 0.0);
+
+    // Resized: the windows oiiotool gives; pixels agree away from the data window's edge
+    // (outside it oiiotool filters in black, we repeat the edge).
+    let (ok, log) = convert(&[&s("overscan.exr"), &s("half.exr"), "--resize", "500x500"]);
+    assert!(ok, "{log}");
+    oiiotool(&[
+        &s("overscan.exr"),
+        "--resize:filter=lanczos3",
+        "500x500",
+        "-o",
+        &s("half_ref.exr"),
+    ]);
+    let got = windows(&p("half.exr"));
+    assert_eq!(got, windows(&p("half_ref.exr")));
+    assert_eq!(got.0, "pixel data origin: x=-125, y=-125", "{got:?}");
+    assert_eq!(got.3, "full/display size: 500 x 500", "{got:?}");
+    for (from, to) in [
+        ("half.exr", "half_in.exr"),
+        ("half_ref.exr", "half_ref_in.exr"),
+    ] {
+        oiiotool(&[&s(from), "--cut", "740x740-120-120", "-o", &s(to)]);
+    }
+    let err = max_error(&p("half_in.exr"), &p("half_ref_in.exr"));
+    assert!(
+        err <= 1e-3,
+        "resized overscan differs from oiiotool by {err}"
+    );
+
+    // A review proxy shows the display window.
+    let (ok, log) = convert(&[&s("overscan.exr"), &s("look.png")]);
+    assert!(ok, "{log}");
+    assert_eq!(windows(&p("look.png")).1, "1000 x 1000");
+
+    // RGBA DPX: alpha as oiiotool reads it; colour premultiplied by it.
+    oiiotool(&[
+        "--pattern",
+        "fill:top=0.2,0.4,0.6,0.5:bottom=0.8,0.3,0.1,1",
+        "642x360",
+        "4",
+        "-d",
+        "uint10",
+        "-o",
+        &s("rgba.dpx"),
+    ]);
+    oiiotool(&[
+        &s("rgba.dpx"),
+        "--ch",
+        "R,G,B",
+        "-d",
+        "uint10",
+        "-o",
+        &s("rgb.dpx"),
+    ]);
+    for (from, to) in [("rgba.dpx", "rgba.exr"), ("rgb.dpx", "rgb.exr")] {
+        let (ok, log) = convert(&[
+            &s(from),
+            &s(to),
+            "--from",
+            "Linear Rec.709 (sRGB)",
+            "--float",
+        ]);
+        assert!(ok, "{log}");
+    }
+    assert_eq!(windows(&p("rgba.exr")).4, "channel list: R, G, B, A");
+    oiiotool(&[&s("rgba.exr"), "--ch", "A", "-o", &s("a_ours.exr")]);
+    oiiotool(&[
+        &s("rgba.dpx"),
+        "--ch",
+        "A",
+        "-d",
+        "float",
+        "-o",
+        &s("a_ref.exr"),
+    ]);
+    let err = max_error(&p("a_ours.exr"), &p("a_ref.exr"));
+    // We scale codes by 1/1023; OIIO widens 10 bits to 16 by bit replication first (≤ 1.5e-5).
+    assert!(
+        err <= 2e-5,
+        "alpha differs from oiiotool's reading by {err}"
+    );
+    oiiotool(&[
+        &s("rgba.exr"),
+        "--unpremult",
+        "--ch",
+        "R,G,B",
+        "-o",
+        &s("straight.exr"),
+    ]);
+    let err = max_error(&p("straight.exr"), &p("rgb.exr"));
+    assert!(
+        err <= 1e-5,
+        "unpremultiplied colour differs from the RGB conversion by {err}"
+    );
+}

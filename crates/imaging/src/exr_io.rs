@@ -68,8 +68,8 @@ pub fn encode_exr(
     )
 }
 
-/// Reads the first RGB(A) layer of an EXR as float RGB (alpha dropped).
-pub fn decode_exr(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, ImagingError> {
+/// The header of an EXR within `limits` (checked before any pixel storage is allocated).
+fn checked_meta(bytes: &[u8], limits: &DecodeLimits) -> Result<exr::meta::MetaData, ImagingError> {
     if bytes.len() as u64 > limits.max_bytes {
         return Err(ImagingError::Limits {
             what: format!(
@@ -100,6 +100,12 @@ pub fn decode_exr(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Imagi
             what: format!("EXR layer {}×{} exceeds the decode limits", size.0, size.1),
         });
     }
+    Ok(meta)
+}
+
+/// Reads the first RGB(A) layer of an EXR as float RGB (alpha dropped).
+pub fn decode_exr(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, ImagingError> {
+    checked_meta(bytes, limits)?;
     let image = read()
         .no_deep_data()
         .largest_resolution_level()
@@ -124,4 +130,85 @@ pub fn decode_exr(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Imagi
             what: format!("OpenEXR: {e}"),
         })?;
     Ok(image.layer_data.channel_data.pixels)
+}
+
+/// An EXR layer as stored: interleaved RGB or RGBA (alpha premultiplied, the EXR convention)
+/// covering `layout.data`, with the display window beside it (overscan, negative origins).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExrPixels {
+    pub data: Vec<f32>,
+    /// 3 (RGB) or 4 (RGBA).
+    pub channels: usize,
+    pub layout: ExrLayout,
+}
+
+/// Reads the first RGB(A) layer of an EXR (level 0 of a tiled or mip-mapped file) with its
+/// data and display windows, and its alpha if it has one.
+pub fn decode_exr_layout(bytes: &[u8], limits: &DecodeLimits) -> Result<ExrPixels, ImagingError> {
+    let meta = checked_meta(bytes, limits)?;
+    let has_alpha = meta
+        .headers
+        .first()
+        .is_some_and(|h| h.channels.list.iter().any(|c| c.name.to_string() == "A"));
+    let channels = if has_alpha { 4 } else { 3 };
+    struct Buf {
+        width: usize,
+        channels: usize,
+        data: Vec<f32>,
+    }
+    let image = read()
+        .no_deep_data()
+        .largest_resolution_level()
+        .rgba_channels(
+            move |resolution, _| Buf {
+                width: resolution.0,
+                channels,
+                data: vec![0.0; resolution.0 * resolution.1 * channels],
+            },
+            |buf: &mut Buf, pos, (r, g, b, a): (f32, f32, f32, f32)| {
+                let i = (pos.1 * buf.width + pos.0) * buf.channels;
+                buf.data[i] = r;
+                buf.data[i + 1] = g;
+                buf.data[i + 2] = b;
+                if buf.channels == 4 {
+                    buf.data[i + 3] = a;
+                }
+            },
+        )
+        .first_valid_layer()
+        .all_attributes()
+        .non_parallel()
+        .from_buffered(Cursor::new(bytes))
+        .map_err(|e| ImagingError::Format {
+            what: format!("OpenEXR: {e}"),
+        })?;
+    let size = image.layer_data.size;
+    let origin = image.layer_data.attributes.layer_position;
+    let display = image.attributes.display_window;
+    let window = |x: i32, y: i32, w: usize, h: usize| -> Result<crate::Window, ImagingError> {
+        match (u32::try_from(w), u32::try_from(h)) {
+            (Ok(width), Ok(height)) => Ok(crate::Window {
+                x,
+                y,
+                width,
+                height,
+            }),
+            _ => Err(ImagingError::Limits {
+                what: format!("EXR window {w}×{h} is too large"),
+            }),
+        }
+    };
+    Ok(ExrPixels {
+        data: image.layer_data.channel_data.pixels.data,
+        channels,
+        layout: ExrLayout {
+            data: window(origin.0, origin.1, size.0, size.1)?,
+            display: window(
+                display.position.0,
+                display.position.1,
+                display.size.0,
+                display.size.1,
+            )?,
+        },
+    })
 }

@@ -22,11 +22,15 @@ pub mod tiff_rgb;
 
 pub use develop::{camera_to_aces, develop_to_aces, Demosaic, DevelopOptions};
 pub use dng::{decode_dng, read_dng_metadata, CameraMetadata, CfaPattern, RawFrame};
-pub use exr_io::{decode_exr, encode_exr, ExrCompression, ExrOptions, ExrPixel, FrameHeader};
+pub use exr_io::{
+    decode_exr, decode_exr_layout, encode_exr, ExrCompression, ExrOptions, ExrPixel, ExrPixels,
+    FrameHeader,
+};
 pub use exr_write::{encode_exr_layout, ExrLayout, Window};
 pub use plate::{
-    decode_to_aces, render_plate, render_proxy, InputFormat, InputTransform, PlateOutput,
-    PlateSpec, ProxyFormat, ProxyImage, ProxySpec,
+    decode_to_aces, decode_to_aces_layout, premultiply, render_plate, render_proxy, unpremultiply,
+    InputFormat, InputTransform, LayoutImage, PlateOutput, PlateSpec, ProxyFormat, ProxyImage,
+    ProxySpec,
 };
 pub use preview::{
     contact_sheet, encode_jpeg, encode_png, encode_png_tagged, preview_rgb8, preview_rgb8_with,

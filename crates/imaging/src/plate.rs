@@ -9,9 +9,9 @@
 //! any thread count.
 
 use crate::{
-    decode_dng, decode_exr, decode_tiff, develop_to_aces, dpx, encode_exr, encode_jpeg,
-    encode_png_tagged, preview_rgb8_with, reframe, tiff_ifd, DecodeLimits, DevelopOptions,
-    ExrOptions, FrameHeader, Framing, ImagingError, RgbImage,
+    decode_dng, decode_exr, decode_exr_layout, decode_tiff, develop_to_aces, dpx, encode_exr,
+    encode_jpeg, encode_png_tagged, preview_rgb8_with, reframe, tiff_ifd, DecodeLimits,
+    DevelopOptions, ExrLayout, ExrOptions, FrameHeader, Framing, ImagingError, RgbImage,
 };
 use platefarm_color::{CdlLook, ColorSpace, Display, IntegerDecoder, OutputTransform, Pipeline};
 use rayon::prelude::*;
@@ -222,6 +222,17 @@ fn decode_dpx_rgb(
     limits: &DecodeLimits,
     space: &'static ColorSpace,
 ) -> Result<Decoded, ImagingError> {
+    decode_dpx_rgba(bytes, limits, space, false).map(|(d, _)| d)
+}
+
+/// As `decode_dpx_rgb`, with the alpha channel (codes scaled to 0–1) when `keep_alpha` and the
+/// file has one; the RGB is then premultiplied by it.
+fn decode_dpx_rgba(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    space: &'static ColorSpace,
+    keep_alpha: bool,
+) -> Result<(Decoded, Option<Vec<f32>>), ImagingError> {
     let d = dpx::decode_dpx(bytes, limits)?;
     if d.channels < 3 {
         return Err(ImagingError::Unsupported {
@@ -251,7 +262,17 @@ fn decode_dpx_rgb(
         .zip(codes.par_chunks(3 * RUN))
         .for_each(|(out, codes)| dec.decode_row(codes, out));
     drop(rgb_codes);
-    Ok(Decoded {
+    let alpha = (keep_alpha && d.channels >= 4).then(|| {
+        let max = ((1u32 << d.bit_depth.min(16)) - 1) as f32;
+        let alpha: Vec<f32> = d
+            .data
+            .par_chunks_exact(d.channels)
+            .map(|p| p[3] as f32 / max)
+            .collect();
+        premultiply(&mut data, &alpha);
+        alpha
+    });
+    let decoded = Decoded {
         img: RgbImage {
             width: d.width,
             height: d.height,
@@ -262,7 +283,112 @@ fn decode_dpx_rgb(
             frame_rate: d.metadata.frame_rate.and_then(frame_rate),
             ..FrameHeader::default()
         },
-    })
+    };
+    Ok((decoded, alpha))
+}
+
+/// RGB times alpha, per pixel (EXR stores colour premultiplied).
+pub fn premultiply(rgb: &mut [f32], alpha: &[f32]) {
+    rgb.par_chunks_mut(3)
+        .zip(alpha.par_iter())
+        .for_each(|(p, a)| p.iter_mut().for_each(|v| *v *= a));
+}
+
+/// RGB divided by alpha where alpha is not 0 (a colour transform that is not linear must see
+/// straight colour); `premultiply` undoes it.
+pub fn unpremultiply(rgb: &mut [f32], alpha: &[f32]) {
+    rgb.par_chunks_mut(3)
+        .zip(alpha.par_iter())
+        .for_each(|(p, a)| {
+            if *a != 0.0 {
+                p.iter_mut().for_each(|v| *v /= a);
+            }
+        });
+}
+
+/// A decoded frame with its windows (overscan kept) and its alpha.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutImage {
+    /// ACES2065-1, premultiplied by `alpha` if there is one; covers `layout.data`.
+    pub img: RgbImage,
+    pub alpha: Option<Vec<f32>>,
+    pub layout: ExrLayout,
+}
+
+/// As [`decode_to_aces`], keeping what a plate-to-plate conversion must not lose: an EXR's
+/// data and display windows, and the alpha of an EXR or DPX (premultiplied, the EXR
+/// convention; colour is transformed unpremultiplied). Other inputs come back with the image
+/// as both windows and no alpha.
+pub fn decode_to_aces_layout(
+    input: &[u8],
+    spec: &PlateSpec,
+) -> Result<(InputFormat, LayoutImage, FrameHeader), ImagingError> {
+    let format = InputFormat::sniff(input, spec.format_hint)?;
+    let needs_space = || {
+        spec.input
+            .as_ref()
+            .ok_or_else(|| ImagingError::Unsupported {
+                what: format!(
+                "{} input needs an input colour space (camera raw is the only input without one)",
+                format.name()
+            ),
+            })
+    };
+    match format {
+        InputFormat::Exr => {
+            let t = needs_space()?;
+            let p = decode_exr_layout(input, &spec.limits)?;
+            let (mut rgb, alpha) = if p.channels == 4 {
+                let mut rgb = Vec::with_capacity(p.data.len() / 4 * 3);
+                let mut alpha = Vec::with_capacity(p.data.len() / 4);
+                for px in p.data.chunks_exact(4) {
+                    rgb.extend_from_slice(&px[..3]);
+                    alpha.push(px[3]);
+                }
+                (rgb, Some(alpha))
+            } else {
+                (p.data, None)
+            };
+            if let Some(a) = &alpha {
+                unpremultiply(&mut rgb, a);
+            }
+            t.apply(&mut rgb);
+            if let Some(a) = &alpha {
+                premultiply(&mut rgb, a);
+            }
+            let img = RgbImage {
+                width: p.layout.data.width,
+                height: p.layout.data.height,
+                data: rgb,
+            };
+            let layout = p.layout;
+            Ok((
+                format,
+                LayoutImage { img, alpha, layout },
+                exr_header(input),
+            ))
+        }
+        InputFormat::Dpx => {
+            let t = needs_space()?;
+            let (Decoded { img, header }, alpha) =
+                decode_dpx_rgba(input, &spec.limits, t.space, true)?;
+            let layout = ExrLayout::plain(img.width, img.height);
+            Ok((format, LayoutImage { img, alpha, layout }, header))
+        }
+        _ => {
+            let (format, img, header) = decode_to_aces(input, spec)?;
+            let layout = ExrLayout::plain(img.width, img.height);
+            Ok((
+                format,
+                LayoutImage {
+                    img,
+                    alpha: None,
+                    layout,
+                },
+                header,
+            ))
+        }
+    }
 }
 
 /// Timecode and frame rate from an EXR input's header, when it has them.
