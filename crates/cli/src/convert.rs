@@ -54,6 +54,10 @@ pub struct ConvertArgs {
     /// JPEG quality (1–100).
     #[arg(long, default_value_t = 92)]
     pub quality: u8,
+    /// The part of a multi-part OpenEXR input to read, by name or index (a multi-part input
+    /// without it is refused, naming its parts).
+    #[arg(long)]
+    pub part: Option<String>,
 }
 
 impl ConvertArgs {
@@ -81,6 +85,7 @@ impl ConvertArgs {
             display: "sRGB - Display".into(),
             view: "ACES 2.0 - SDR 100 nits (Rec.709)".into(),
             quality: 92,
+            part: None,
         }
     }
 }
@@ -304,6 +309,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
     let from_aces = Pipeline::new(aces, to);
     let plate_spec = im::PlateSpec {
         input: Some(im::InputTransform::new(from)),
+        exr_part: args.part.clone(),
         ..im::PlateSpec::default()
     };
     jobs.par_iter()

@@ -479,3 +479,76 @@ fn overscan_and_alpha_survive_conversion() {
         "unpremultiplied colour differs from the RGB conversion by {err}"
     );
 }
+
+/// OpenEXR layouts other tools write: tiled and tiled mip-mapped files (oiiotool `--tile`,
+/// `-otex`) convert from level 0 exactly; a multi-part file is refused naming its parts unless
+/// `--part` picks one (by name or index), which then converts exactly.
+#[test]
+fn tiled_mipmapped_and_multipart_exr_inputs() {
+    let dir = platefarm_testkit::scratch();
+    let p = |n: &str| dir.path().join(n);
+    let s = |n: &str| p(n).to_str().unwrap().to_string();
+    oiiotool(&[
+        "--pattern",
+        "fill:top=0.1,0.2,0.3:bottom=0.7,0.6,0.5",
+        "300x200",
+        "3",
+        "-d",
+        "half",
+        "-o",
+        &s("a.exr"),
+    ]);
+    oiiotool(&[
+        "--pattern",
+        "checker",
+        "300x200",
+        "3",
+        "-d",
+        "half",
+        "-o",
+        &s("b.exr"),
+    ]);
+    oiiotool(&[&s("a.exr"), "--tile", "64", "64", "-o", &s("tiled.exr")]);
+    oiiotool(&[&s("a.exr"), "-otex", &s("tex.exr")]);
+    assert!(oiiotool(&["--info", "-v", &s("tex.exr")]).contains("MIP-map levels"));
+    for f in ["tiled", "tex"] {
+        let (ok, log) = convert(&[&s(&format!("{f}.exr")), &s(&format!("{f}_out.exr"))]);
+        assert!(ok, "{f}: {log}");
+        assert_eq!(
+            max_error(&p(&format!("{f}_out.exr")), &p("a.exr")),
+            0.0,
+            "{f}"
+        );
+    }
+    oiiotool(&[
+        &s("a.exr"),
+        "--attrib",
+        "oiio:subimagename",
+        "beauty",
+        &s("b.exr"),
+        "--attrib",
+        "oiio:subimagename",
+        "checker",
+        "--siappend",
+        "-o",
+        &s("multi.exr"),
+    ]);
+    let (ok, log) = convert(&[&s("multi.exr"), &s("multi_out.exr")]);
+    assert!(!ok, "a multi-part input without --part is refused");
+    assert!(
+        log.contains("2 parts")
+            && log.contains("beauty")
+            && log.contains("checker")
+            && log.contains("--part"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    let (ok, log) = convert(&[&s("multi.exr"), &s("checker.exr"), "--part", "checker"]);
+    assert!(ok, "{log}");
+    assert_eq!(max_error(&p("checker.exr"), &p("b.exr")), 0.0);
+    let (ok, log) = convert(&[&s("multi.exr"), &s("first.exr"), "--part", "0"]);
+    assert!(ok, "{log}");
+    assert_eq!(max_error(&p("first.exr"), &p("a.exr")), 0.0);
+    let (ok, log) = convert(&[&s("multi.exr"), &s("x.exr"), "--part", "depth"]);
+    assert!(!ok && log.contains("no part \"depth\""), "{log}");
+}

@@ -103,9 +103,37 @@ fn checked_meta(bytes: &[u8], limits: &DecodeLimits) -> Result<exr::meta::MetaDa
     Ok(meta)
 }
 
+fn part_names(meta: &exr::meta::MetaData) -> Vec<String> {
+    meta.headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.own_attributes
+                .layer_name
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| format!("#{i}"))
+        })
+        .collect()
+}
+
+/// A multi-part file is never read silently as its first part: the error names the parts.
+fn multi_part(meta: &exr::meta::MetaData) -> ImagingError {
+    ImagingError::Unsupported {
+        what: format!(
+            "OpenEXR with {} parts ({}): choose one (platefarm convert --part NAME) or extract it (oiiotool IN --subimage NAME -o OUT)",
+            meta.headers.len(),
+            part_names(meta).join(", ")
+        ),
+    }
+}
+
 /// Reads the first RGB(A) layer of an EXR as float RGB (alpha dropped).
 pub fn decode_exr(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, ImagingError> {
-    checked_meta(bytes, limits)?;
+    let meta = checked_meta(bytes, limits)?;
+    if meta.headers.len() > 1 {
+        return Err(multi_part(&meta));
+    }
     let image = read()
         .no_deep_data()
         .largest_resolution_level()
@@ -144,47 +172,89 @@ pub struct ExrPixels {
 
 /// Reads the first RGB(A) layer of an EXR (level 0 of a tiled or mip-mapped file) with its
 /// data and display windows, and its alpha if it has one.
-pub fn decode_exr_layout(bytes: &[u8], limits: &DecodeLimits) -> Result<ExrPixels, ImagingError> {
+/// `part` picks a part of a multi-part file by name or index (`None`: the file must have one).
+pub fn decode_exr_layout(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    part: Option<&str>,
+) -> Result<ExrPixels, ImagingError> {
     let meta = checked_meta(bytes, limits)?;
-    let has_alpha = meta
-        .headers
-        .first()
-        .is_some_and(|h| h.channels.list.iter().any(|c| c.name.to_string() == "A"));
-    let channels = if has_alpha { 4 } else { 3 };
-    struct Buf {
-        width: usize,
-        channels: usize,
-        data: Vec<f32>,
+    let names = part_names(&meta);
+    let index = match part {
+        None if meta.headers.len() > 1 => return Err(multi_part(&meta)),
+        None => 0,
+        Some(p) => names
+            .iter()
+            .position(|n| n == p)
+            .or_else(|| p.parse::<usize>().ok().filter(|i| *i < names.len()))
+            .ok_or_else(|| ImagingError::Unsupported {
+                what: format!("OpenEXR has no part {p:?} (parts: {})", names.join(", ")),
+            })?,
+    };
+    let header = &meta.headers[index];
+    let size = header.layer_size;
+    if (size.0 * size.1) as u64 > limits.max_pixels {
+        return Err(ImagingError::Limits {
+            what: format!("EXR part {}×{} exceeds the decode limits", size.0, size.1),
+        });
     }
+    let has = |c: &str| {
+        header
+            .channels
+            .list
+            .iter()
+            .any(|ch| ch.name.to_string() == c)
+    };
+    if !(has("R") && has("G") && has("B")) {
+        return Err(ImagingError::Unsupported {
+            what: format!("OpenEXR part {:?} has no R, G and B channels", names[index]),
+        });
+    }
+    let has_alpha = has("A");
+    let channels = if has_alpha { 4 } else { 3 };
+    // Every part is read with all its channels (so parts without RGB do not stop the read);
+    // the chosen one is interleaved below.
     let image = read()
         .no_deep_data()
         .largest_resolution_level()
-        .rgba_channels(
-            move |resolution, _| Buf {
-                width: resolution.0,
-                channels,
-                data: vec![0.0; resolution.0 * resolution.1 * channels],
-            },
-            |buf: &mut Buf, pos, (r, g, b, a): (f32, f32, f32, f32)| {
-                let i = (pos.1 * buf.width + pos.0) * buf.channels;
-                buf.data[i] = r;
-                buf.data[i + 1] = g;
-                buf.data[i + 2] = b;
-                if buf.channels == 4 {
-                    buf.data[i + 3] = a;
-                }
-            },
-        )
-        .first_valid_layer()
+        .all_channels()
+        .all_layers()
         .all_attributes()
         .non_parallel()
         .from_buffered(Cursor::new(bytes))
         .map_err(|e| ImagingError::Format {
             what: format!("OpenEXR: {e}"),
         })?;
-    let size = image.layer_data.size;
-    let origin = image.layer_data.attributes.layer_position;
     let display = image.attributes.display_window;
+    let layer = image
+        .layer_data
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| ImagingError::Format {
+            what: format!("OpenEXR: part {:?} could not be read", names[index]),
+        })?;
+    let n = layer.size.0 * layer.size.1;
+    let mut data = vec![0f32; n * channels];
+    for (c, name) in ["R", "G", "B", "A"].iter().take(channels).enumerate() {
+        let ch = layer
+            .channel_data
+            .list
+            .iter()
+            .find(|ch| ch.name.to_string() == *name)
+            .ok_or_else(|| ImagingError::Format {
+                what: format!("OpenEXR: channel {name} missing"),
+            })?;
+        if ch.sampling != exr::math::Vec2(1, 1) || ch.sample_data.len() != n {
+            return Err(ImagingError::Unsupported {
+                what: format!("OpenEXR channel {name} is subsampled"),
+            });
+        }
+        for (i, v) in ch.sample_data.values_as_f32().enumerate() {
+            data[i * channels + c] = v;
+        }
+    }
+    let size = layer.size;
+    let origin = layer.attributes.layer_position;
     let window = |x: i32, y: i32, w: usize, h: usize| -> Result<crate::Window, ImagingError> {
         match (u32::try_from(w), u32::try_from(h)) {
             (Ok(width), Ok(height)) => Ok(crate::Window {
@@ -199,7 +269,7 @@ pub fn decode_exr_layout(bytes: &[u8], limits: &DecodeLimits) -> Result<ExrPixel
         }
     };
     Ok(ExrPixels {
-        data: image.layer_data.channel_data.pixels.data,
+        data,
         channels,
         layout: ExrLayout {
             data: window(origin.0, origin.1, size.0, size.1)?,

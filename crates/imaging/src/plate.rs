@@ -172,6 +172,9 @@ pub struct PlateSpec {
     pub fdl_json: Option<String>,
     pub amf_uuid: Option<String>,
     pub proxy: Option<ProxySpec>,
+    /// The part of a multi-part OpenEXR input (name or index) `decode_to_aces_layout` reads;
+    /// `None` refuses a multi-part file, naming its parts.
+    pub exr_part: Option<String>,
 }
 
 /// An encoded review proxy.
@@ -337,7 +340,7 @@ pub fn decode_to_aces_layout(
     match format {
         InputFormat::Exr => {
             let t = needs_space()?;
-            let p = decode_exr_layout(input, &spec.limits)?;
+            let p = decode_exr_layout(input, &spec.limits, spec.exr_part.as_deref())?;
             let (mut rgb, alpha) = if p.channels == 4 {
                 let mut rgb = Vec::with_capacity(p.data.len() / 4 * 3);
                 let mut alpha = Vec::with_capacity(p.data.len() / 4);

@@ -243,6 +243,8 @@ impl Renderer for ImagingRenderer {
             fdl_json,
             amf_uuid: amf.map(|a| a.uuid),
             proxy,
+            // Plates read single-part EXRs; a multi-part input fails naming its parts.
+            exr_part: None,
         };
         Ok(Arc::new(ChunkContext {
             shot: msg.shot.clone(),

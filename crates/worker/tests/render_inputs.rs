@@ -118,6 +118,7 @@ fn convert_args(input: &Path, output: &Path, from: &str) -> ConvertArgs {
         display: "sRGB - Display".into(),
         view: "ACES 2.0 - SDR 100 nits (Rec.709)".into(),
         quality: 92,
+        part: None,
     }
 }
 
