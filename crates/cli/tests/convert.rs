@@ -552,3 +552,64 @@ fn tiled_mipmapped_and_multipart_exr_inputs() {
     let (ok, log) = convert(&[&s("multi.exr"), &s("x.exr"), "--part", "depth"]);
     assert!(!ok && log.contains("no part \"depth\""), "{log}");
 }
+
+/// TIFF variants oiiotool writes — LZW, Deflate and no compression; 8/16-bit and float;
+/// contiguous and planar; RGB and RGBA — convert to what oiiotool itself reads from them
+/// (RGBA premultiplied, as OIIO reads unassociated alpha).
+#[test]
+fn tiff_variants_read_as_oiiotool_reads_them() {
+    let dir = platefarm_testkit::scratch();
+    let p = |n: &str| dir.path().join(n);
+    let s = |n: &str| p(n).to_str().unwrap().to_string();
+    for (compression, depth, planar, channels) in [
+        ("lzw", "uint16", "contig", "3"),
+        ("lzw", "uint8", "contig", "3"),
+        ("zip", "uint16", "contig", "3"),
+        ("zip", "float", "contig", "3"),
+        ("none", "uint16", "separate", "3"),
+        ("zip", "uint16", "separate", "4"),
+        ("lzw", "uint8", "contig", "4"),
+        ("zip", "float", "contig", "4"),
+    ] {
+        let name = format!("t_{compression}_{depth}_{planar}_{channels}");
+        let tif = format!("{name}.tif");
+        oiiotool(&[
+            "--pattern",
+            "fill:topleft=0.1,0.2,0.3,0.5:topright=0.9,0.5,0.1,1:bottomleft=0.2,0.8,0.4,0.25:bottomright=1,1,1,0.75",
+            "300x200",
+            channels,
+            "-d",
+            depth,
+            "--compression",
+            compression,
+            "--planarconfig",
+            planar,
+            "-o",
+            &s(&tif),
+        ]);
+        let (ok, log) = convert(&[&s(&tif), &s(&format!("{name}.exr")), "--float"]);
+        assert!(ok, "{name}: {log}");
+        oiiotool(&[
+            &s(&tif),
+            "-d",
+            "float",
+            "-o",
+            &s(&format!("{name}_ref.exr")),
+        ]);
+        let ours = p(&format!("{name}.exr"));
+        assert_eq!(
+            windows(&ours).4,
+            if channels == "4" {
+                "channel list: R, G, B, A"
+            } else {
+                "channel list: R, G, B"
+            },
+            "{name}"
+        );
+        let err = max_error(&ours, &p(&format!("{name}_ref.exr")));
+        assert!(
+            err <= 1e-6,
+            "{name} differs from oiiotool's reading by {err}"
+        );
+    }
+}

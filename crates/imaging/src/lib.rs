@@ -36,7 +36,7 @@ pub use preview::{
     contact_sheet, encode_jpeg, encode_png, encode_png_tagged, preview_rgb8, preview_rgb8_with,
 };
 pub use reframe::{reframe, Filter, Framing, FramingError};
-pub use tiff_rgb::{decode_tiff, encode_tiff_f32};
+pub use tiff_rgb::{decode_tiff, decode_tiff_rgba, encode_tiff_f32, TiffRgba};
 
 /// What went wrong with an image, grouped by concern.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -371,6 +371,27 @@ pub fn decode_to_aces_layout(
                 exr_header(input),
             ))
         }
+        InputFormat::Tiff => {
+            let t = needs_space()?;
+            let tiff = crate::tiff_rgb::decode_tiff_rgba(input, &spec.limits)?;
+            let mut img = tiff.rgb;
+            if let Some(a) = &tiff.alpha {
+                if tiff.premultiplied {
+                    unpremultiply(&mut img.data, a);
+                }
+            }
+            t.apply(&mut img.data);
+            if let Some(a) = &tiff.alpha {
+                premultiply(&mut img.data, a);
+            }
+            let layout = ExrLayout::plain(img.width, img.height);
+            let alpha = tiff.alpha;
+            Ok((
+                format,
+                LayoutImage { img, alpha, layout },
+                FrameHeader::default(),
+            ))
+        }
         InputFormat::Dpx => {
             let t = needs_space()?;
             let (Decoded { img, header }, alpha) =

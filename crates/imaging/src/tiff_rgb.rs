@@ -1,12 +1,27 @@
-//! TIFF RGB images (8/16-bit integer and 32-bit float, RGB or RGBA) through the `tiff` crate,
-//! as normalised float RGB: integers map 0..=max to 0..=1, floats pass through.
+//! TIFF RGB images (8/16-bit integer and 32-bit float, RGB or RGBA, contiguous or planar, any
+//! compression the `tiff` crate reads: none, LZW, Deflate, PackBits) as normalised float RGB:
+//! integers map 0..=max to 0..=1, floats pass through. `decode_tiff_rgba` keeps the alpha.
 
 use crate::{DecodeLimits, ImagingError, RgbImage};
 use std::io::Cursor;
 use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::tags::Tag;
 use tiff::ColorType;
 
+/// A TIFF's RGB and, if it has one, its alpha.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TiffRgba {
+    pub rgb: RgbImage,
+    pub alpha: Option<Vec<f32>>,
+    /// The file's colour is premultiplied by its alpha (`ExtraSamples` = associated alpha).
+    pub premultiplied: bool,
+}
+
 pub fn decode_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, ImagingError> {
+    decode_tiff_rgba(bytes, limits).map(|t| t.rgb)
+}
+
+pub fn decode_tiff_rgba(bytes: &[u8], limits: &DecodeLimits) -> Result<TiffRgba, ImagingError> {
     let fmt = |e: tiff::TiffError| ImagingError::Format {
         what: format!("TIFF: {e}"),
     };
@@ -37,7 +52,18 @@ pub fn decode_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Imag
         }
     };
     let n = w as usize * h as usize;
-    let samples: Vec<f32> = match dec.read_image().map_err(fmt)? {
+    let tag_u32 = |dec: &mut Decoder<Cursor<&[u8]>>, tag: Tag| {
+        dec.find_tag(tag)
+            .ok()
+            .flatten()
+            .and_then(|v| v.into_u32().ok())
+    };
+    let planar = tag_u32(&mut dec, Tag::PlanarConfiguration) == Some(2);
+    let premultiplied = tag_u32(&mut dec, Tag::ExtraSamples) == Some(1);
+    // Every plane of a planar file (plane after plane); `read_image` would read only the first.
+    let mut result = DecodingResult::U8(Vec::new());
+    dec.read_image_to_buffer(&mut result).map_err(fmt)?;
+    let samples: Vec<f32> = match result {
         DecodingResult::U8(v) => v.into_iter().map(|x| x as f32 / 255.0).collect(),
         DecodingResult::U16(v) => v.into_iter().map(|x| x as f32 / 65535.0).collect(),
         DecodingResult::F32(v) => v,
@@ -55,19 +81,29 @@ pub fn decode_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Imag
             ),
         });
     }
-    let data = if channels == 3 {
+    let sample = |i: usize, c: usize| {
+        if planar {
+            samples[c * n + i]
+        } else {
+            samples[i * channels + c]
+        }
+    };
+    let data = if channels == 3 && !planar {
         samples[..n * 3].to_vec()
     } else {
-        samples
-            .chunks_exact(4)
-            .take(n)
-            .flat_map(|p| [p[0], p[1], p[2]])
+        (0..n)
+            .flat_map(|i| [sample(i, 0), sample(i, 1), sample(i, 2)])
             .collect()
     };
-    Ok(RgbImage {
-        width: w,
-        height: h,
-        data,
+    let alpha = (channels == 4).then(|| (0..n).map(|i| sample(i, 3)).collect());
+    Ok(TiffRgba {
+        rgb: RgbImage {
+            width: w,
+            height: h,
+            data,
+        },
+        alpha,
+        premultiplied,
     })
 }
 
