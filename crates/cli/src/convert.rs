@@ -446,6 +446,14 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     }
                 }
             } else {
+                let extra = |name: &str| {
+                    header
+                        .extra
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
                 let mut img = if layout.data == layout.display {
                     img
                 } else {
@@ -467,6 +475,11 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                         creator: "platefarm convert".into(),
                         timecode: header.timecode.clone(),
                         frame_rate: header.frame_rate.map(|(n, d)| n as f32 / d as f32),
+                        // A DPX input's identity fields go back where they came from.
+                        film_frame_id: extra("dpx:FrameId"),
+                        slate: extra("dpx:SlateInfo"),
+                        input_device: extra("dpx:InputDevice"),
+                        input_device_serial: extra("dpx:InputDeviceSerialNumber"),
                         ..Default::default()
                     },
                 )

@@ -613,3 +613,41 @@ fn tiff_variants_read_as_oiiotool_reads_them() {
         );
     }
 }
+
+/// A DPX's identity fields (frame id, slate, input device and serial, as oiiotool writes them)
+/// reach the EXR plate's header under OpenImageIO's names, and a DPX output carries them back.
+#[test]
+fn dpx_identity_fields_pass_through() {
+    let dir = platefarm_testkit::scratch();
+    let s = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let fields = [
+        ("dpx:FrameId", "A001 0086400"),
+        ("dpx:SlateInfo", "SC12 TK3"),
+        ("dpx:InputDevice", "ARRISCAN"),
+        ("dpx:InputDeviceSerialNumber", "XT-2231"),
+    ];
+    let mut args = vec![
+        "--pattern".to_string(),
+        "fill:top=0.2,0.4,0.6:bottom=0.8,0.3,0.1".into(),
+        "64x32".into(),
+        "3".into(),
+        "-d".into(),
+        "uint10".into(),
+    ];
+    for (k, v) in fields {
+        args.extend(["--attrib".into(), k.into(), v.into()]);
+    }
+    args.extend(["-o".into(), s("id.dpx")]);
+    oiiotool(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    for out in ["id.exr", "id_out.dpx"] {
+        let (ok, log) = convert(&[&s("id.dpx"), &s(out)]);
+        assert!(ok, "{log}");
+        let info = oiiotool(&["--info", "-v", &s(out)]);
+        for (k, v) in fields {
+            assert!(
+                info.contains(&format!("{k}: \"{v}\"")),
+                "{out} lacks {k} = {v:?}:\n{info}"
+            );
+        }
+    }
+}

@@ -47,6 +47,9 @@ pub struct DpxMetadata {
     pub frame_rate: Option<f32>,
     pub film_frame_id: String,
     pub slate: String,
+    /// Orientation header: the input device (scanner, camera) and its serial number.
+    pub input_device: String,
+    pub input_device_serial: String,
     /// The element's transfer characteristic code (e.g. 1 printing density, 2 linear, 13 SMPTE 240M).
     pub transfer: u8,
     pub colorimetric: u8,
@@ -292,6 +295,8 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
         frame_rate,
         film_frame_id: r.text(film + 68, 32),
         slate: r.text(film + 100, 100),
+        input_device: r.text(1556, 32),
+        input_device_serial: r.text(1588, 32),
         transfer,
         colorimetric,
         big_endian: be,
@@ -423,7 +428,11 @@ pub fn encode_dpx_10bit(width: u32, height: u32, rgb: &[u16], meta: &DpxMetadata
     }
     // Undefined fields are all ones: orientation header offsets, film and TV headers.
     out[1408..2048].fill(0xFF);
+    out[1432..1620].fill(0); // orientation text fields empty
+    put_text(&mut out, 1556, 32, &meta.input_device);
+    put_text(&mut out, 1588, 32, &meta.input_device_serial);
     out[1664..1664 + 48].fill(0); // film text fields empty
+    out[1664 + 68..1664 + 100].fill(0);
     put_text(&mut out, 1664 + 68, 32, &meta.film_frame_id);
     out[1664 + 100..1664 + 200].fill(0);
     put_text(&mut out, 1664 + 100, 100, &meta.slate);

@@ -28,9 +28,9 @@ pub use exr_io::{
 };
 pub use exr_write::{encode_exr_layout, ExrLayout, Window};
 pub use plate::{
-    decode_to_aces, decode_to_aces_layout, premultiply, render_plate, render_proxy, unpremultiply,
-    InputFormat, InputTransform, LayoutImage, PlateOutput, PlateSpec, ProxyFormat, ProxyImage,
-    ProxySpec,
+    decode_to_aces, decode_to_aces_layout, dpx_identity, premultiply, render_plate, render_proxy,
+    unpremultiply, InputFormat, InputTransform, LayoutImage, PlateOutput, PlateSpec, ProxyFormat,
+    ProxyImage, ProxySpec,
 };
 pub use preview::{
     contact_sheet, encode_jpeg, encode_png, encode_png_tagged, preview_rgb8, preview_rgb8_with,

@@ -284,10 +284,27 @@ fn decode_dpx_rgba(
         header: FrameHeader {
             timecode: d.metadata.timecode.clone(),
             frame_rate: d.metadata.frame_rate.and_then(frame_rate),
+            extra: dpx_identity(&d.metadata),
             ..FrameHeader::default()
         },
     };
     Ok((decoded, alpha))
+}
+
+/// A DPX's identity fields as plate header attributes, under the names OpenImageIO gives them
+/// when it reads a DPX (so a plate says what oiiotool's conversion would): frame id, slate,
+/// input device and its serial. Empty fields are left out.
+pub fn dpx_identity(m: &dpx::DpxMetadata) -> Vec<(String, String)> {
+    [
+        ("dpx:FrameId", &m.film_frame_id),
+        ("dpx:SlateInfo", &m.slate),
+        ("dpx:InputDevice", &m.input_device),
+        ("dpx:InputDeviceSerialNumber", &m.input_device_serial),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect()
 }
 
 /// RGB times alpha, per pixel (EXR stores colour premultiplied).
