@@ -288,13 +288,21 @@ enum Command {
 
 /// Frames allocate and free buffers of hundreds of MB; by default glibc returns each to the
 /// kernel (mmap) and the next frame page-faults it back in — measured as ~10 s of system time
-/// per benchmark run. Keeping freed memory in the heap lets frames reuse it.
+/// per benchmark run. Keeping freed memory in the heap lets frames reuse it. That threshold
+/// only governs glibc's main arena: the per-thread arenas (up to 8 per core) have 64 MiB heaps,
+/// so the render threads' frame buffers were still mapped and unmapped per frame. One arena
+/// makes every thread reuse the freed buffers: `platefarm bench`'s many-frames rate 3.5–3.7 →
+/// 5.3–5.7 frames/s and peak memory 639–651 → 498–506 MiB per frame (docs/bench.md). A
+/// `MALLOC_ARENA_MAX` in the environment still wins.
 fn keep_freed_frame_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only tunes glibc's allocator; called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 2 << 30);
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
     }
 }
 
