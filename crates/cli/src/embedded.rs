@@ -103,6 +103,17 @@ fn spawn_worker(
     }))
 }
 
+/// The in-process queue with the farm's queues declared on it.
+async fn memory_queue(delivery_limit: u32) -> anyhow::Result<(Arc<MemoryQueue>, FarmQueues)> {
+    let queue = Arc::new(MemoryQueue::new());
+    let queues = FarmQueues {
+        delivery_limit,
+        ..FarmQueues::default()
+    };
+    queues.declare(queue.as_ref()).await?;
+    Ok((queue, queues))
+}
+
 async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
@@ -145,12 +156,7 @@ impl EmbeddedFarm {
                 .await
                 .with_context(|| format!("opening the catalog {}", catalog_path.display()))?,
         );
-        let queue = Arc::new(MemoryQueue::new());
-        let queues = FarmQueues {
-            delivery_limit: opts.delivery_limit,
-            ..FarmQueues::default()
-        };
-        queues.declare(queue.as_ref()).await?;
+        let (queue, queues) = memory_queue(opts.delivery_limit).await?;
         let registry = prometheus::Registry::new();
         let config = DispatcherConfig {
             queues: queues.clone(),
@@ -281,12 +287,7 @@ pub async fn serve_embedded(
         }
     };
     let catalog = crate::farm::open_catalog(&catalog_url).await?;
-    let queue = Arc::new(MemoryQueue::new());
-    let queues = FarmQueues {
-        delivery_limit: opts.delivery_limit,
-        ..FarmQueues::default()
-    };
-    queues.declare(queue.as_ref()).await?;
+    let (queue, queues) = memory_queue(opts.delivery_limit).await?;
     let registry = prometheus::Registry::new();
     let local = LocalWorkers {
         queues: queues.clone(),
@@ -320,9 +321,12 @@ pub async fn serve_embedded(
     };
     let stop = async move {
         shutdown.await;
+        // The receivers live in the worker tasks; none left means they have all stopped.
         let _ = stop_workers.send(true);
         for w in workers {
-            let _ = w.await;
+            if let Err(e) = w.await {
+                tracing::error!(error = %e, "a worker task ended abnormally");
+            }
         }
     };
     platefarm_dispatcher::serve(

@@ -7,8 +7,64 @@ use platefarm_ingest::{
     ingest, thumbnail_jpeg, thumbnail_key, Entry, IngestError, IngestOptions, IngestReport,
     ThumbnailOptions,
 };
-use platefarm_store::ObjectStore;
+use platefarm_store::{ObjectStore, StoreError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// The objects under `prefix` as an ingest listing (keys relative to the prefix).
+async fn list_entries(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &str,
+) -> Result<Vec<Entry>, StoreError> {
+    Ok(store
+        .list(prefix)
+        .await?
+        .iter()
+        .filter_map(|m| Some(Entry::new(m.key.strip_prefix(prefix)?, m.size)))
+        .collect())
+}
+
+/// Reads of an ingest's files from the store, for the ingest crate's blocking code: called
+/// from the rayon pool (never from a runtime thread), each read blocks on the runtime. Remembers
+/// whether a read failed for an outage, so a caller tells "the store is down" from "this file
+/// is bad".
+struct StoreSource {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    max_bytes: u64,
+    handle: tokio::runtime::Handle,
+    outage: AtomicBool,
+}
+
+impl StoreSource {
+    fn new(store: Arc<dyn ObjectStore>, prefix: &str, max_bytes: u64) -> Self {
+        StoreSource {
+            store,
+            prefix: prefix.to_string(),
+            max_bytes,
+            handle: tokio::runtime::Handle::current(),
+            outage: AtomicBool::new(false),
+        }
+    }
+
+    fn read(&self, key: &str) -> Result<Vec<u8>, String> {
+        self.handle
+            .block_on(
+                self.store
+                    .get(&format!("{}{key}", self.prefix), self.max_bytes),
+            )
+            .map_err(|e| {
+                if e.is_retryable() {
+                    self.outage.store(true, Ordering::Relaxed);
+                }
+                e.to_string()
+            })
+    }
+
+    fn had_outage(&self) -> bool {
+        self.outage.load(Ordering::Relaxed)
+    }
+}
 
 /// What an ingest produced.
 #[derive(Debug)]
@@ -49,7 +105,7 @@ pub async fn ingest_store(
     thumbnails: bool,
     max_file_bytes: u64,
 ) -> Result<StoreIngest, IngestFailure> {
-    let listing = store.list(prefix).await.map_err(|e| {
+    let entries = list_entries(&store, prefix).await.map_err(|e| {
         let what = format!("listing {location}: {e}");
         if e.is_retryable() {
             IngestFailure::Store(what)
@@ -57,19 +113,11 @@ pub async fn ingest_store(
             IngestFailure::Location(what)
         }
     })?;
-    let entries: Vec<Entry> = listing
-        .iter()
-        .filter_map(|m| Some(Entry::new(m.key.strip_prefix(prefix)?, m.size)))
-        .collect();
+    let source = StoreSource::new(store.clone(), prefix, max_file_bytes);
     let handle = tokio::runtime::Handle::current();
     let (prefix, location) = (prefix.to_string(), location.to_string());
     tokio::task::spawn_blocking(move || {
-        // Called from the rayon pool, never from a runtime thread.
-        let source = |key: &str| -> Result<Vec<u8>, String> {
-            handle
-                .block_on(store.get(&format!("{prefix}{key}"), max_file_bytes))
-                .map_err(|e| e.to_string())
-        };
+        let source = |key: &str| source.read(key);
         let opts = IngestOptions {
             location,
             ..Default::default()
@@ -137,7 +185,7 @@ pub async fn submit_ingest(
     thumbnails: bool,
 ) -> Result<IngestReceipt, SubmitIngestError> {
     use platefarm_ingest::job::{IngestJob, JOB_VERSION};
-    let listing = store.list(prefix).await.map_err(|e| {
+    let entries = list_entries(&store, prefix).await.map_err(|e| {
         let what = format!("listing {location}: {e}");
         if e.is_retryable() {
             SubmitIngestError::Unavailable(what)
@@ -145,33 +193,18 @@ pub async fn submit_ingest(
             SubmitIngestError::Refused(what)
         }
     })?;
-    let entries: Vec<Entry> = listing
-        .iter()
-        .filter_map(|m| Some(Entry::new(m.key.strip_prefix(prefix)?, m.size)))
-        .collect();
-    let handle = tokio::runtime::Handle::current();
-    let (store2, prefix2) = (store.clone(), prefix.to_string());
+    let source = StoreSource::new(store.clone(), prefix, 2 << 30);
     let (found, mhl) = tokio::task::spawn_blocking(move || {
         let found = platefarm_ingest::discover(&entries);
         if found.histories.is_empty() {
             return Ok((found, None));
         }
-        let outage = std::sync::atomic::AtomicBool::new(false);
-        let source = |key: &str| -> Result<Vec<u8>, String> {
-            handle
-                .block_on(store2.get(&format!("{prefix2}{key}"), 2 << 30))
-                .map_err(|e| {
-                    if e.is_retryable() {
-                        outage.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    e.to_string()
-                })
-        };
-        match platefarm_ingest::mhl::verify_histories(&entries, &found.histories, &source) {
+        let read = |key: &str| source.read(key);
+        match platefarm_ingest::mhl::verify_histories(&entries, &found.histories, &read) {
             Ok(summary) => Ok((found, Some(summary))),
-            Err(e) if outage.load(std::sync::atomic::Ordering::Relaxed) => Err(
-                SubmitIngestError::Unavailable(format!("verifying the ASC MHL history: {e}")),
-            ),
+            Err(e) if source.had_outage() => Err(SubmitIngestError::Unavailable(format!(
+                "verifying the ASC MHL history: {e}"
+            ))),
             Err(e) => Err(SubmitIngestError::Refused(e.to_string())),
         }
     })
@@ -232,9 +265,12 @@ pub async fn submit_ingest(
                     reason: reason.clone(),
                 },
             };
-            let _ = catalog
+            if let Err(e) = catalog
                 .record_ingest_result(&failed, chrono::Utc::now())
-                .await;
+                .await
+            {
+                tracing::error!(%ingest_id, clip = %clip.key, error = %e, "could not record the clip failed; the ingest stays running");
+            }
         }
         return Err(SubmitIngestError::Unavailable(reason));
     }

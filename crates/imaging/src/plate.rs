@@ -344,16 +344,7 @@ pub fn decode_to_aces_layout(
     spec: &PlateSpec,
 ) -> Result<(InputFormat, LayoutImage, FrameHeader), ImagingError> {
     let format = InputFormat::sniff(input, spec.format_hint)?;
-    let needs_space = || {
-        spec.input
-            .as_ref()
-            .ok_or_else(|| ImagingError::Unsupported {
-                what: format!(
-                "{} input needs an input colour space (camera raw is the only input without one)",
-                format.name()
-            ),
-            })
-    };
+    let needs_space = || input_space(spec, format);
     match format {
         InputFormat::Exr => {
             let t = needs_space()?;
@@ -457,17 +448,21 @@ fn exr_header(bytes: &[u8]) -> FrameHeader {
     }
 }
 
-fn decode(bytes: &[u8], format: InputFormat, spec: &PlateSpec) -> Result<Decoded, ImagingError> {
-    let input = || {
-        spec.input
-            .as_ref()
-            .ok_or_else(|| ImagingError::Unsupported {
-                what: format!(
+/// The input transform of a non-raw input; refused when the spec has none (its colours would be
+/// guessed).
+fn input_space(spec: &PlateSpec, format: InputFormat) -> Result<&InputTransform, ImagingError> {
+    spec.input
+        .as_ref()
+        .ok_or_else(|| ImagingError::Unsupported {
+            what: format!(
                 "{} input needs an input colour space (camera raw is the only input without one)",
                 format.name()
             ),
-            })
-    };
+        })
+}
+
+fn decode(bytes: &[u8], format: InputFormat, spec: &PlateSpec) -> Result<Decoded, ImagingError> {
+    let input = || input_space(spec, format);
     let (mut decoded, transform) = match format {
         InputFormat::Dng => {
             let raw = decode_dng(bytes, &spec.limits)?;
