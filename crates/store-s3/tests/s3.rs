@@ -132,23 +132,47 @@ async fn list_follows_continuation_tokens() {
     assert_eq!(store.list("").await.unwrap().len(), 51);
 }
 
-/// A loopback TCP proxy that counts the bytes the server sends towards the client.
-async fn counting_proxy(upstream: std::net::SocketAddr) -> (String, Arc<AtomicU64>) {
+/// Requests seen by a [`proxy`]: bytes sent back to the client, and the first bytes of every
+/// read from the client (where request heads are), as they pass — connections stay open in
+/// the client's pool.
+#[derive(Default)]
+struct Seen {
+    down_bytes: AtomicU64,
+    heads: std::sync::Mutex<Vec<String>>,
+}
+
+/// A TCP proxy in front of the S3 server that records what passes ([`Seen`]).
+async fn proxy(upstream: std::net::SocketAddr) -> (String, Arc<Seen>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let down_bytes = Arc::new(AtomicU64::new(0));
-    let counter = down_bytes.clone();
+    let seen = Arc::new(Seen::default());
+    let record = seen.clone();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let counter = counter.clone();
+            let record = record.clone();
             tokio::spawn(async move {
                 let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
                     return;
                 };
                 let (mut client_rd, mut client_wr) = client.into_split();
                 let (mut server_rd, mut server_wr) = server.into_split();
+                let up_record = record.clone();
                 let up = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut client_rd, &mut server_wr).await;
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client_rd.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        up_record
+                            .heads
+                            .lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&buf[..n.min(2048)]).to_string());
+                        if server_wr.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
                 });
                 let mut buf = vec![0u8; 16 * 1024];
                 loop {
@@ -159,13 +183,13 @@ async fn counting_proxy(upstream: std::net::SocketAddr) -> (String, Arc<AtomicU6
                     if client_wr.write_all(&buf[..n]).await.is_err() {
                         break;
                     }
-                    counter.fetch_add(n as u64, Ordering::SeqCst);
+                    record.down_bytes.fetch_add(n as u64, Ordering::SeqCst);
                 }
                 up.abort();
             });
         }
     });
-    (format!("http://{addr}"), down_bytes)
+    (format!("http://{addr}"), seen)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -178,7 +202,7 @@ async fn an_object_over_the_limit_is_refused_without_downloading_it() {
         .await
         .unwrap();
 
-    let (proxy, down_bytes) = counting_proxy(server.addr()).await;
+    let (proxy, seen) = proxy(server.addr()).await;
     let mut config = config_for(&server, server.bucket(), "");
     config.endpoint = Some(proxy);
     let through_proxy = S3Store::new(config).await.unwrap();
@@ -192,14 +216,14 @@ async fn an_object_over_the_limit_is_refused_without_downloading_it() {
     );
     // What crossed is the headers plus what socket buffers held when we hung up: far less
     // than the object (a full download, below, counts all of it).
-    let refused = down_bytes.load(Ordering::SeqCst);
+    let refused = seen.down_bytes.load(Ordering::SeqCst);
     assert!(
         refused < size / 4,
         "{refused} bytes crossed for a refused get"
     );
     let got = through_proxy.get("big/plate", size).await.unwrap();
     assert_eq!(got.len() as u64, size);
-    assert!(down_bytes.load(Ordering::SeqCst) - refused >= size);
+    assert!(seen.down_bytes.load(Ordering::SeqCst) - refused >= size);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -321,53 +345,12 @@ async fn a_missing_bucket_is_a_configuration_error_naming_it() {
     fresh.check().await.unwrap();
 }
 
-/// A proxy that keeps the first bytes of every read from the client (where request heads are),
-/// as they pass (connections stay open in the client's pool).
-async fn recording_proxy(
-    upstream: std::net::SocketAddr,
-) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                    return;
-                };
-                let (mut client_rd, mut client_wr) = client.into_split();
-                let (mut server_rd, mut server_wr) = server.into_split();
-                let down = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut server_rd, &mut client_wr).await;
-                });
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = match client_rd.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    seen.lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&buf[..n.min(2048)]).to_string());
-                    if server_wr.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                down.abort();
-            });
-        }
-    });
-    (format!("http://{addr}"), heads)
-}
-
 /// `PLATEFARM_S3_SIGN_PAYLOAD=false`: bodies go up as `UNSIGNED-PAYLOAD` (no SHA-256 of every
 /// byte on either side), single and multipart, and the real server takes them.
 #[tokio::test(flavor = "multi_thread")]
 async fn unsigned_payloads_round_trip_single_and_multipart() {
     let server = S3Server::start();
-    let (endpoint, heads) = recording_proxy(server.addr()).await;
+    let (endpoint, seen) = proxy(server.addr()).await;
     let mut config = config_for(&server, server.bucket(), "unsigned");
     config.endpoint = Some(endpoint);
     config.multipart_threshold = MIN_PART_SIZE;
@@ -381,7 +364,7 @@ async fn unsigned_payloads_round_trip_single_and_multipart() {
     store.put("big.exr", big.clone()).await.unwrap();
     assert_eq!(store.get("a.txt", 100).await.unwrap(), b"small");
     assert!(store.get("big.exr", u64::MAX).await.unwrap() == big);
-    let heads = heads.lock().unwrap().join("\n").to_ascii_lowercase();
+    let heads = seen.heads.lock().unwrap().join("\n").to_ascii_lowercase();
     assert!(
         heads.contains("x-amz-content-sha256: unsigned-payload"),
         "{heads}"
