@@ -320,23 +320,18 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
             // Decode to ACES2065-1 the way the worker does (one implementation: DNG through
             // its matrices, DPX codes through a per-code table, EXR/TIFF through the input
             // space), keeping the file's own timecode and frame rate for the plate's header.
-            let (_, decoded, header) =
-                im::decode_to_aces_layout(&bytes, &plate_spec).with_context(ctx)?;
-            drop(bytes);
-            let im::LayoutImage {
-                mut img,
-                mut alpha,
+            // A DPX streams: its rows are decoded when the encoder asks for them, band by
+            // band through the look, the framing and the resize, so no stage holds the frame.
+            let (_, opened, header) = im::open_aces(&bytes, &plate_spec, true).with_context(ctx)?;
+            let im::OpenedFrame {
+                mut rows,
                 mut layout,
-            } = decoded;
+            } = opened;
             if let Some(look) = &look {
                 // A CDL is not linear: it sees straight colour.
-                if let Some(a) = &alpha {
-                    im::unpremultiply(&mut img.data, a);
-                }
-                look.apply_rgb(&mut img.data);
-                if let Some(a) = &alpha {
-                    im::premultiply(&mut img.data, a);
-                }
+                rows = Box::new(im::MapRows::new(rows, |band, channels| {
+                    im::rows::map_straight_rgb(band, channels, |rgb| look.apply_rgb(rgb))
+                }));
             }
             if let Some((source, scale, canvas, translation)) = template {
                 anyhow::ensure!(
@@ -353,15 +348,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     translation,
                     filter: im::Filter::Lanczos3,
                 };
-                let (w, h) = (img.width, img.height);
-                img = im::RgbImage {
-                    width: canvas.0,
-                    height: canvas.1,
-                    data: im::reframe(&img.data, w, h, 3, &f).with_context(ctx)?,
-                };
-                if let Some(a) = &alpha {
-                    alpha = Some(im::reframe(a, w, h, 1, &f).with_context(ctx)?);
-                }
+                rows = Box::new(im::Resampled::new(rows, &f).with_context(ctx)?);
                 layout = im::ExrLayout::plain(canvas.0, canvas.1);
             }
             if let Some((w, h)) = resize {
@@ -384,14 +371,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     translation: (d.x as f64 * sx - x0, d.y as f64 * sy - y0),
                     filter: im::Filter::Lanczos3,
                 };
-                img = im::RgbImage {
-                    width: dw,
-                    height: dh,
-                    data: im::reframe(&img.data, d.width, d.height, 3, &f)?,
-                };
-                if let Some(a) = &alpha {
-                    alpha = Some(im::reframe(a, d.width, d.height, 1, &f)?);
-                }
+                rows = Box::new(im::Resampled::new(rows, &f)?);
                 layout = im::ExrLayout {
                     data: im::Window {
                         x: x0 as i32,
@@ -407,6 +387,38 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     },
                 };
             }
+            if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            let write_err = || format!("writing {}", output.display());
+            if out_ext == "exr" {
+                if to != aces {
+                    rows = Box::new(im::MapRows::new(rows, |band, channels| {
+                        im::rows::map_straight_rgb(band, channels, |rgb| from_aces.apply_rgb(rgb))
+                    }));
+                }
+                let pixel = if args.float {
+                    im::ExrPixel::Float
+                } else {
+                    im::ExrPixel::Half
+                };
+                let opts = im::ExrOptions { compression, pixel };
+                let exr = im::encode_exr_rows(rows.as_ref(), &layout, &opts, &header)?;
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(output).with_context(write_err)?,
+                );
+                exr.write_to(&mut file)
+                    .and_then(|()| std::io::Write::flush(&mut file))
+                    .with_context(write_err)?;
+                return Ok(());
+            }
+            // Alpha does not reach a proxy or a DPX (they show the premultiplied picture).
+            let (rgb, _) = im::rows::collect_rgb_alpha(rows.as_ref());
+            let img = im::RgbImage {
+                width: layout.data.width,
+                height: layout.data.height,
+                data: rgb,
+            };
             // Formats without windows or alpha get the display window's picture.
             let out = if let Some(ot) = &proxy {
                 // Review proxy: ACES2065-1 through the chosen output transform.
@@ -416,34 +428,6 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     im::encode_png_tagged(w, h, &rgb8, ot.display == Display::Srgb)?
                 } else {
                     im::encode_jpeg(w, h, &rgb8, args.quality)?
-                }
-            } else if out_ext == "exr" {
-                if to != aces {
-                    if let Some(a) = &alpha {
-                        im::unpremultiply(&mut img.data, a);
-                    }
-                    from_aces.apply_rgb(&mut img.data);
-                    if let Some(a) = &alpha {
-                        im::premultiply(&mut img.data, a);
-                    }
-                }
-                let pixel = if args.float {
-                    im::ExrPixel::Float
-                } else {
-                    im::ExrPixel::Half
-                };
-                let opts = im::ExrOptions { compression, pixel };
-                match &alpha {
-                    None => im::encode_exr_layout(&img.data, 3, &layout, &opts, &header)?,
-                    Some(a) => {
-                        let rgba: Vec<f32> = img
-                            .data
-                            .chunks_exact(3)
-                            .zip(a)
-                            .flat_map(|(p, a)| [p[0], p[1], p[2], *a])
-                            .collect();
-                        im::encode_exr_layout(&rgba, 4, &layout, &opts, &header)?
-                    }
                 }
             } else {
                 let extra = |name: &str| {
@@ -484,10 +468,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<usize> {
                     },
                 )
             };
-            if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(output, out).with_context(|| format!("writing {}", output.display()))
+            std::fs::write(output, out).with_context(write_err)
         })?;
     Ok(jobs.len())
 }

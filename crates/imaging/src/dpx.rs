@@ -152,6 +152,49 @@ fn to_bcd(tc: &str) -> Option<u32> {
 
 /// Decodes a DPX file's first image element.
 pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage, DpxError> {
+    let layout = parse_dpx(bytes, limits)?;
+    let per_line = layout.width as usize * layout.channels;
+    let mut data = vec![0u16; per_line * layout.height as usize];
+    data.par_chunks_mut(per_line)
+        .enumerate()
+        .for_each(|(y, out)| layout.unpack_row(bytes, y, out));
+    Ok(DpxImage {
+        width: layout.width,
+        height: layout.height,
+        channels: layout.channels,
+        bit_depth: layout.bit_depth,
+        data,
+        metadata: layout.metadata,
+    })
+}
+
+/// Where a DPX's first image element lies and how its lines are packed: what decoding a row
+/// needs, checked against the file's length, so rows can be unpacked one at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DpxLayout {
+    pub width: u32,
+    pub height: u32,
+    pub channels: usize,
+    pub bit_depth: u8,
+    pub metadata: DpxMetadata,
+    packing: u16,
+    be: bool,
+    element_offset: usize,
+    stride: usize,
+    line_bytes: usize,
+}
+
+impl DpxLayout {
+    /// Unpacks line `y` (below the height) of `bytes` (the file `parse_dpx` read) into
+    /// `out` (`width × channels` codes).
+    pub fn unpack_row(&self, bytes: &[u8], y: usize, out: &mut [u16]) {
+        let line = &bytes[self.element_offset + y * self.stride..][..self.line_bytes];
+        unpack_line(line, out, self.bit_depth, self.packing, self.be);
+    }
+}
+
+/// Reads and checks a DPX's headers; the pixels stay in `bytes`.
+pub fn parse_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxLayout, DpxError> {
     let magic: [u8; 4] = bytes
         .get(0..4)
         .ok_or(DpxError::Truncated {
@@ -272,13 +315,6 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
             len: bytes.len(),
         });
     }
-    let mut data = vec![0u16; per_line * height as usize];
-    data.par_chunks_mut(per_line)
-        .enumerate()
-        .for_each(|(y, out)| {
-            let line = &bytes[element_offset + y * stride..][..line_bytes];
-            unpack_line(line, out, bit_depth, packing, be);
-        });
     let film = 1664;
     let tv = 1920;
     let frame_rate = r
@@ -302,13 +338,17 @@ pub fn decode_dpx(bytes: &[u8], limits: &crate::DecodeLimits) -> Result<DpxImage
         big_endian: be,
         packing,
     };
-    Ok(DpxImage {
+    Ok(DpxLayout {
         width,
         height,
         channels,
         bit_depth,
-        data,
         metadata,
+        packing,
+        be,
+        element_offset,
+        stride,
+        line_bytes,
     })
 }
 

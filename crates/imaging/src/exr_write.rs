@@ -5,6 +5,7 @@
 //! compressed independently of how the pool schedules it.
 
 use crate::exr_io::{ExrCompression, ExrOptions, ExrPixel, FrameHeader};
+use crate::rows::{BufferRows, RowCursor, Rows};
 use crate::ImagingError;
 use exr::meta::attribute::{ChannelDescription, IntegerBounds, SampleType, Text};
 use exr::meta::header::Header;
@@ -253,7 +254,70 @@ pub fn encode_exr_layout(
     opts: &ExrOptions,
     header: &FrameHeader,
 ) -> Result<Vec<u8>, ImagingError> {
+    let (w, h) = (layout.data.width, layout.data.height);
+    if w == 0 || h == 0 || pixels.len() != w as usize * h as usize * channels {
+        return Err(enc_err(format!(
+            "image buffer holds {} values for a {w}×{h} data window of {channels} channels",
+            pixels.len()
+        )));
+    }
+    encode_exr_rows(
+        &BufferRows::new(pixels, w, h, channels),
+        layout,
+        opts,
+        header,
+    )
+    .map(ExrFile::into_bytes)
+}
+
+/// An encoded OpenEXR file: header and offset table, then the blocks, kept apart so a file
+/// can be written without gathering the whole image into one buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExrFile {
+    head: Vec<u8>,
+    blocks: Vec<Vec<u8>>,
+}
+
+impl ExrFile {
+    pub fn len(&self) -> usize {
+        self.head.len() + self.blocks.iter().map(Vec::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        out.extend_from_slice(&self.head);
+        for b in self.blocks {
+            out.extend_from_slice(&b);
+        }
+        out
+    }
+
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        w.write_all(&self.head)?;
+        self.blocks.iter().try_for_each(|b| w.write_all(b))
+    }
+}
+
+/// Output rows per parallel task: each task reads its rows top to bottom through one cursor,
+/// so a resampling stage before it recomputes only the few rows at a task's edges.
+const TASK_ROWS: usize = 256;
+
+/// Encodes an image given as [`Rows`] (3 channels RGB, 4 RGBA premultiplied) covering
+/// `layout.data`: tasks of [`TASK_ROWS`] lines in parallel on the caller's pool, each pulling
+/// its rows through the stages before it block by block, so no stage holds the whole image.
+/// The bytes do not depend on the thread count.
+pub fn encode_exr_rows(
+    rows: &dyn Rows,
+    layout: &ExrLayout,
+    opts: &ExrOptions,
+    header: &FrameHeader,
+) -> Result<ExrFile, ImagingError> {
     let (w, h) = (layout.data.width as usize, layout.data.height as usize);
+    let channels = rows.channels();
     let names: &[&str] = match channels {
         3 => &["B", "G", "R"],
         4 => &["A", "B", "G", "R"],
@@ -263,10 +327,11 @@ pub fn encode_exr_layout(
             )))
         }
     };
-    if w == 0 || h == 0 || pixels.len() != w * h * channels {
+    if w == 0 || h == 0 || (rows.width(), rows.height()) != (w, h) {
         return Err(enc_err(format!(
-            "image buffer holds {} values for a {w}×{h} data window of {channels} channels",
-            pixels.len()
+            "image of {}×{} for a {w}×{h} data window",
+            rows.width(),
+            rows.height()
         )));
     }
     // Source index of each output channel, in the sorted order the file stores them.
@@ -296,77 +361,82 @@ pub fn encode_exr_layout(
 
     let lines = lines_per_block(opts.compression);
     let n_blocks = h.div_ceil(lines);
-    let blocks: Vec<Vec<u8>> = (0..n_blocks)
+    let blocks_per_task = (TASK_ROWS / lines).max(1);
+    let encode_block = |cursor: &mut dyn RowCursor, block_idx: usize| {
+        let y0 = block_idx * lines;
+        let n_lines = lines.min(h - y0);
+        let raw = block_bytes(cursor.rows(y0, n_lines), w, channels, order, opts.pixel);
+        let section = IntegerBounds::new((layout.data.x, layout.data.y + y0 as i32), (w, n_lines));
+        let packed = match opts.compression {
+            ExrCompression::Zip | ExrCompression::Zips => zip_block(raw)?,
+            _ => exr_compression
+                .compress_image_section_to_le(&codec_header, raw, section)
+                .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
+        };
+        let mut chunk = Vec::with_capacity(8 + packed.len());
+        chunk.extend_from_slice(&(layout.data.y + y0 as i32).to_le_bytes());
+        chunk.extend_from_slice(&(packed.len() as i32).to_le_bytes());
+        chunk.extend_from_slice(&packed);
+        Ok::<_, ImagingError>(chunk)
+    };
+    let per_task: Vec<Vec<Vec<u8>>> = (0..n_blocks.div_ceil(blocks_per_task))
         .into_par_iter()
-        .map(|block_idx| -> Result<Vec<u8>, ImagingError> {
-            let y0 = block_idx * lines;
-            let n_lines = lines.min(h - y0);
-            let raw = block_bytes(pixels, w, channels, order, y0, n_lines, opts.pixel);
-            let section =
-                IntegerBounds::new((layout.data.x, layout.data.y + y0 as i32), (w, n_lines));
-            let packed = match opts.compression {
-                ExrCompression::Zip | ExrCompression::Zips => zip_block(raw)?,
-                _ => exr_compression
-                    .compress_image_section_to_le(&codec_header, raw, section)
-                    .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
-            };
-            let mut chunk = Vec::with_capacity(8 + packed.len());
-            chunk.extend_from_slice(&(layout.data.y + y0 as i32).to_le_bytes());
-            chunk.extend_from_slice(&(packed.len() as i32).to_le_bytes());
-            chunk.extend_from_slice(&packed);
-            Ok(chunk)
+        .map(|task| {
+            let mut cursor = rows.cursor();
+            let first = task * blocks_per_task;
+            (first..(first + blocks_per_task).min(n_blocks))
+                .map(|b| encode_block(cursor.as_mut(), b))
+                .collect::<Result<Vec<_>, _>>()
         })
         .collect::<Result<_, _>>()?;
+    let blocks: Vec<Vec<u8>> = per_task.into_iter().flatten().collect();
 
-    let mut out = Vec::with_capacity(blocks.iter().map(Vec::len).sum::<usize>() + 4096);
-    out.extend_from_slice(&[0x76, 0x2f, 0x31, 0x01]);
+    let mut head = Vec::with_capacity(4096 + 8 * n_blocks);
+    head.extend_from_slice(&[0x76, 0x2f, 0x31, 0x01]);
     // Version 2; bit 10 marks names longer than 31 bytes.
     let long_names = attrs.iter().any(|a| a.0.len() > 31);
     let version: u32 = 2 | if long_names { 0x400 } else { 0 };
-    out.extend_from_slice(&version.to_le_bytes());
+    head.extend_from_slice(&version.to_le_bytes());
     for (name, typ, value) in &attrs {
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend_from_slice(typ.as_bytes());
-        out.push(0);
+        head.extend_from_slice(name.as_bytes());
+        head.push(0);
+        head.extend_from_slice(typ.as_bytes());
+        head.push(0);
         let size = i32::try_from(value.len())
             .map_err(|_| enc_err(format!("EXR attribute {name} is over 2 GiB")))?;
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(value);
+        head.extend_from_slice(&size.to_le_bytes());
+        head.extend_from_slice(value);
     }
-    out.push(0);
-    let mut offset = (out.len() + 8 * n_blocks) as u64;
+    head.push(0);
+    let mut offset = (head.len() + 8 * n_blocks) as u64;
     for b in &blocks {
-        out.extend_from_slice(&offset.to_le_bytes());
+        head.extend_from_slice(&offset.to_le_bytes());
         offset += b.len() as u64;
     }
-    for b in blocks {
-        out.extend_from_slice(&b);
-    }
-    Ok(out)
+    Ok(ExrFile { head, blocks })
 }
 
-/// The uncompressed bytes of one block: for each line, each channel's samples in turn
-/// (native endian, as the `exr` crate's compressors take them).
+/// The uncompressed bytes of one block from its rows: for each line, each channel's samples in
+/// turn (native endian, as the `exr` crate's compressors take them).
 fn block_bytes(
-    pixels: &[f32],
+    rows: &[f32],
     w: usize,
     channels: usize,
     order: &[usize],
-    y0: usize,
-    n_lines: usize,
     pixel: ExrPixel,
 ) -> Vec<u8> {
     let sample = match pixel {
         ExrPixel::Half => 2,
         ExrPixel::Float => 4,
     };
-    let mut out = vec![0u8; n_lines * w * channels * sample];
+    let mut out = vec![0u8; rows.len() * sample];
     let mut plane = vec![0f32; w];
     let mut halves = vec![f16::ZERO; w];
     let line_bytes = w * channels * sample;
-    for (l, out_line) in out.chunks_exact_mut(line_bytes).enumerate() {
-        let row = &pixels[(y0 + l) * w * channels..][..w * channels];
+    for (row, out_line) in rows
+        .chunks_exact(w * channels)
+        .zip(out.chunks_exact_mut(line_bytes))
+    {
         for (k, &src_c) in order.iter().enumerate() {
             // De-interleave first, then convert a whole plane: the slice conversion is the
             // SIMD (F16C) path of the `half` crate.

@@ -16,6 +16,7 @@ pub mod ljpeg;
 pub mod plate;
 pub mod preview;
 pub mod reframe;
+pub mod rows;
 pub mod synth;
 pub mod tiff_ifd;
 pub mod tiff_rgb;
@@ -26,16 +27,17 @@ pub use exr_io::{
     decode_exr, decode_exr_layout, encode_exr, ExrCompression, ExrOptions, ExrPixel, ExrPixels,
     FrameHeader,
 };
-pub use exr_write::{encode_exr_layout, ExrLayout, Window};
+pub use exr_write::{encode_exr_layout, encode_exr_rows, ExrFile, ExrLayout, Window};
 pub use plate::{
-    decode_to_aces, decode_to_aces_layout, dpx_identity, premultiply, render_plate, render_proxy,
-    unpremultiply, InputFormat, InputTransform, LayoutImage, PlateOutput, PlateSpec, ProxyFormat,
-    ProxyImage, ProxySpec,
+    decode_to_aces, decode_to_aces_layout, dpx_identity, open_aces, premultiply, render_plate,
+    render_proxy, unpremultiply, DpxRows, InputFormat, InputTransform, LayoutImage, OpenedFrame,
+    PlateOutput, PlateSpec, ProxyFormat, ProxyImage, ProxySpec,
 };
 pub use preview::{
     contact_sheet, encode_jpeg, encode_png, encode_png_tagged, preview_rgb8, preview_rgb8_with,
 };
-pub use reframe::{reframe, Filter, Framing, FramingError};
+pub use reframe::{reframe, Filter, Framing, FramingError, Resampled};
+pub use rows::{BufferRows, MapRows, RgbAlphaRows, RowCursor, Rows};
 pub use tiff_rgb::{decode_tiff, decode_tiff_rgba, encode_tiff_f32, TiffRgba};
 
 /// What went wrong with an image, grouped by concern.
@@ -110,15 +112,12 @@ pub struct RenderedFrame {
 /// DNG → develop → (reframe) → OpenEXR, with the camera metadata in the header.
 pub fn render_dng_to_exr(bytes: &[u8], spec: &RenderSpec) -> Result<RenderedFrame, ImagingError> {
     let raw = decode_dng(bytes, &spec.limits)?;
-    let mut img = develop_to_aces(&raw, &spec.develop)?;
+    let img = develop_to_aces(&raw, &spec.develop)?;
+    let mut rows: Box<dyn Rows> = Box::new(BufferRows::new(img.data, img.width, img.height, 3));
     if let Some(f) = &spec.framing {
-        let data = reframe(&img.data, img.width, img.height, 3, f)?;
-        img = RgbImage {
-            width: f.canvas.0,
-            height: f.canvas.1,
-            data,
-        };
+        rows = Box::new(Resampled::new(rows, f)?);
     }
+    let (width, height) = (rows.width() as u32, rows.height() as u32);
     let m = &raw.metadata;
     let header = FrameHeader {
         frame: spec.frame,
@@ -134,11 +133,12 @@ pub fn render_dng_to_exr(bytes: &[u8], spec: &RenderSpec) -> Result<RenderedFram
         amf_uuid: spec.amf_uuid.clone(),
         extra: Vec::new(),
     };
-    let exr = encode_exr(&img, &spec.exr, &header)?;
+    let layout = ExrLayout::plain(width, height);
+    let exr = encode_exr_rows(rows.as_ref(), &layout, &spec.exr, &header)?.into_bytes();
     Ok(RenderedFrame {
         exr,
-        width: img.width,
-        height: img.height,
+        width,
+        height,
         metadata: raw.metadata,
     })
 }

@@ -8,10 +8,11 @@
 //! the spec, runs its parallel loops on the caller's rayon pool and gives the same bytes for
 //! any thread count.
 
+use crate::rows::{collect, BufferRows, RgbAlphaRows, RowCursor, Rows};
 use crate::{
     decode_dng, decode_exr, decode_exr_layout, decode_tiff, develop_to_aces, dpx, encode_exr,
-    encode_jpeg, encode_png_tagged, preview_rgb8_with, reframe, tiff_ifd, DecodeLimits,
-    DevelopOptions, ExrLayout, ExrOptions, FrameHeader, Framing, ImagingError, RgbImage,
+    encode_exr_rows, encode_jpeg, encode_png_tagged, preview_rgb8_with, tiff_ifd, DecodeLimits,
+    DevelopOptions, ExrLayout, ExrOptions, FrameHeader, Framing, ImagingError, Resampled, RgbImage,
 };
 use platefarm_color::{CdlLook, ColorSpace, Display, IntegerDecoder, OutputTransform, Pipeline};
 use rayon::prelude::*;
@@ -217,9 +218,188 @@ fn frame_rate(fps: f32) -> Option<(u32, u32)> {
     Some(((fps * 1000.0).round() as u32, 1000))
 }
 
-/// DPX codes straight to ACES2065-1: a per-code table of the input space's decode curve and
-/// its 3×3 matrix (`IntegerDecoder`), in parallel runs — no float copy in the input space and
-/// no second pass. The returned image is already ACES2065-1.
+/// DPX codes straight to ACES2065-1 rows: a per-code table of the input space's decode curve
+/// and its 3×3 matrix (`IntegerDecoder`) — no float copy in the input space, no second pass,
+/// and, read through [`Rows`], no full-frame buffer at all: rows are unpacked from the file's
+/// bytes when a later stage asks for them. With alpha (RGBA files, when asked for) the rows
+/// are RGBA, the colour premultiplied by the alpha (codes scaled to 0–1).
+pub struct DpxRows<'a> {
+    bytes: &'a [u8],
+    layout: dpx::DpxLayout,
+    dec: IntegerDecoder,
+    alpha: bool,
+}
+
+impl<'a> DpxRows<'a> {
+    pub fn new(
+        bytes: &'a [u8],
+        limits: &DecodeLimits,
+        space: &'static ColorSpace,
+        keep_alpha: bool,
+    ) -> Result<Self, ImagingError> {
+        let layout = dpx::parse_dpx(bytes, limits)?;
+        if layout.channels < 3 {
+            return Err(ImagingError::Unsupported {
+                what: format!("DPX with {} channel(s): RGB needed", layout.channels),
+            });
+        }
+        let dec = IntegerDecoder::try_new(space, aces2065(), layout.bit_depth).map_err(|e| {
+            ImagingError::Unsupported {
+                what: format!("DPX: {e}"),
+            }
+        })?;
+        let alpha = keep_alpha && layout.channels >= 4;
+        Ok(DpxRows {
+            bytes,
+            layout,
+            dec,
+            alpha,
+        })
+    }
+
+    /// What the file's headers say about the frame (timecode, rate, identity).
+    pub fn header(&self) -> FrameHeader {
+        let m = &self.layout.metadata;
+        FrameHeader {
+            timecode: m.timecode.clone(),
+            frame_rate: m.frame_rate.and_then(frame_rate),
+            extra: dpx_identity(m),
+            ..FrameHeader::default()
+        }
+    }
+
+    /// Line `y` to ACES2065-1 RGB (`width × 3`), and its alpha into `alpha` (premultiplying
+    /// the RGB) when given. `codes` and `rgb_codes` are scratch.
+    fn decode_row(
+        &self,
+        y: usize,
+        codes: &mut Vec<u16>,
+        rgb_codes: &mut Vec<u16>,
+        rgb: &mut [f32],
+        alpha: Option<&mut [f32]>,
+    ) {
+        let ch = self.layout.channels;
+        codes.resize(self.layout.width as usize * ch, 0);
+        self.layout.unpack_row(self.bytes, y, codes);
+        if ch == 3 {
+            self.dec.decode_row(codes, rgb);
+        } else {
+            // Alpha and any further channels are not colour.
+            rgb_codes.clear();
+            rgb_codes.extend(codes.chunks_exact(ch).flat_map(|p| [p[0], p[1], p[2]]));
+            self.dec.decode_row(rgb_codes, rgb);
+        }
+        if let Some(alpha) = alpha {
+            let max = ((1u32 << self.layout.bit_depth.min(16)) - 1) as f32;
+            for ((a, p), c) in alpha
+                .iter_mut()
+                .zip(codes.chunks_exact(ch))
+                .zip(rgb.chunks_exact_mut(3))
+            {
+                *a = p[3] as f32 / max;
+                c.iter_mut().for_each(|v| *v *= *a);
+            }
+        }
+    }
+
+    /// The whole frame: ACES2065-1 RGB and, if kept, its alpha plane (rows in parallel).
+    fn decode_all(&self) -> (RgbImage, Option<Vec<f32>>) {
+        let (w, h) = (self.layout.width as usize, self.layout.height as usize);
+        let mut data = vec![0f32; w * h * 3];
+        let mut alpha = self.alpha.then(|| vec![0f32; w * h]);
+        let scratch = || (Vec::new(), Vec::new());
+        match &mut alpha {
+            Some(alpha) => data
+                .par_chunks_mut(w * 3)
+                .zip(alpha.par_chunks_mut(w))
+                .enumerate()
+                .for_each_init(scratch, |(codes, rgb_codes), (y, (rgb, a))| {
+                    self.decode_row(y, codes, rgb_codes, rgb, Some(a))
+                }),
+            None => data
+                .par_chunks_mut(w * 3)
+                .enumerate()
+                .for_each_init(scratch, |(codes, rgb_codes), (y, rgb)| {
+                    self.decode_row(y, codes, rgb_codes, rgb, None)
+                }),
+        }
+        let img = RgbImage {
+            width: self.layout.width,
+            height: self.layout.height,
+            data,
+        };
+        (img, alpha)
+    }
+}
+
+impl Rows for DpxRows<'_> {
+    fn width(&self) -> usize {
+        self.layout.width as usize
+    }
+    fn height(&self) -> usize {
+        self.layout.height as usize
+    }
+    fn channels(&self) -> usize {
+        if self.alpha {
+            4
+        } else {
+            3
+        }
+    }
+    fn cursor(&self) -> Box<dyn RowCursor + '_> {
+        Box::new(DpxCursor {
+            src: self,
+            codes: Vec::new(),
+            rgb_codes: Vec::new(),
+            rgb: Vec::new(),
+            alpha: Vec::new(),
+            out: Vec::new(),
+        })
+    }
+}
+
+struct DpxCursor<'a, 'b> {
+    src: &'a DpxRows<'b>,
+    codes: Vec<u16>,
+    rgb_codes: Vec<u16>,
+    rgb: Vec<f32>,
+    alpha: Vec<f32>,
+    out: Vec<f32>,
+}
+
+impl RowCursor for DpxCursor<'_, '_> {
+    fn rows(&mut self, y0: usize, n: usize) -> &[f32] {
+        let w = self.src.layout.width as usize;
+        let channels = self.src.channels();
+        self.out.resize(n * w * channels, 0.0);
+        for (i, orow) in self.out.chunks_exact_mut(w * channels).enumerate() {
+            let (codes, rgb_codes) = (&mut self.codes, &mut self.rgb_codes);
+            if !self.src.alpha {
+                self.src.decode_row(y0 + i, codes, rgb_codes, orow, None);
+                continue;
+            }
+            self.rgb.resize(w * 3, 0.0);
+            self.alpha.resize(w, 0.0);
+            self.src.decode_row(
+                y0 + i,
+                codes,
+                rgb_codes,
+                &mut self.rgb,
+                Some(&mut self.alpha),
+            );
+            for ((o, p), a) in orow
+                .chunks_exact_mut(4)
+                .zip(self.rgb.chunks_exact(3))
+                .zip(&self.alpha)
+            {
+                o.copy_from_slice(&[p[0], p[1], p[2], *a]);
+            }
+        }
+        &self.out
+    }
+}
+
+/// The whole DPX frame in ACES2065-1 (see [`DpxRows`]).
 fn decode_dpx_rgb(
     bytes: &[u8],
     limits: &DecodeLimits,
@@ -236,59 +416,10 @@ fn decode_dpx_rgba(
     space: &'static ColorSpace,
     keep_alpha: bool,
 ) -> Result<(Decoded, Option<Vec<f32>>), ImagingError> {
-    let d = dpx::decode_dpx(bytes, limits)?;
-    if d.channels < 3 {
-        return Err(ImagingError::Unsupported {
-            what: format!("DPX with {} channel(s): RGB needed", d.channels),
-        });
-    }
-    let dec = IntegerDecoder::try_new(space, aces2065(), d.bit_depth).map_err(|e| {
-        ImagingError::Unsupported {
-            what: format!("DPX: {e}"),
-        }
-    })?;
-    const RUN: usize = 4096;
-    let mut data = vec![0f32; d.width as usize * d.height as usize * 3];
-    let mut rgb_codes = Vec::new();
-    let codes: &[u16] = if d.channels == 3 {
-        &d.data
-    } else {
-        // Alpha and any further channels are dropped here (RGB plates).
-        rgb_codes = d
-            .data
-            .chunks_exact(d.channels)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect();
-        &rgb_codes
-    };
-    data.par_chunks_mut(3 * RUN)
-        .zip(codes.par_chunks(3 * RUN))
-        .for_each(|(out, codes)| dec.decode_row(codes, out));
-    drop(rgb_codes);
-    let alpha = (keep_alpha && d.channels >= 4).then(|| {
-        let max = ((1u32 << d.bit_depth.min(16)) - 1) as f32;
-        let alpha: Vec<f32> = d
-            .data
-            .par_chunks_exact(d.channels)
-            .map(|p| p[3] as f32 / max)
-            .collect();
-        premultiply(&mut data, &alpha);
-        alpha
-    });
-    let decoded = Decoded {
-        img: RgbImage {
-            width: d.width,
-            height: d.height,
-            data,
-        },
-        header: FrameHeader {
-            timecode: d.metadata.timecode.clone(),
-            frame_rate: d.metadata.frame_rate.and_then(frame_rate),
-            extra: dpx_identity(&d.metadata),
-            ..FrameHeader::default()
-        },
-    };
-    Ok((decoded, alpha))
+    let rows = DpxRows::new(bytes, limits, space, keep_alpha)?;
+    let (img, alpha) = rows.decode_all();
+    let header = rows.header();
+    Ok((Decoded { img, header }, alpha))
 }
 
 /// A DPX's identity fields as plate header attributes, under the names OpenImageIO gives them
@@ -562,43 +693,97 @@ pub fn decode_to_aces(
     Ok((format, img, header))
 }
 
-/// Input bytes of one frame → ACES2065-1 plate (OpenEXR) and optional review proxy.
+/// A frame ready to be read as ACES2065-1 rows, with its windows: DPX streams from the file's
+/// bytes; the other formats are decoded whole first (their codecs are not row-addressable).
+pub struct OpenedFrame<'a> {
+    /// RGB, or RGBA premultiplied when alpha was asked for and the file has it.
+    pub rows: Box<dyn Rows + 'a>,
+    pub layout: ExrLayout,
+}
+
+/// Opens one frame of input as ACES2065-1 rows (see [`decode_to_aces_layout`] for what is
+/// kept); nothing of a DPX is decoded until its rows are read.
+pub fn open_aces<'a>(
+    input: &'a [u8],
+    spec: &PlateSpec,
+    keep_alpha: bool,
+) -> Result<(InputFormat, OpenedFrame<'a>, FrameHeader), ImagingError> {
+    let format = InputFormat::sniff(input, spec.format_hint)?;
+    if format == InputFormat::Dpx {
+        let t = input_space(spec, format)?;
+        let rows = DpxRows::new(input, &spec.limits, t.space, keep_alpha)?;
+        let header = rows.header();
+        let layout = ExrLayout::plain(rows.layout.width, rows.layout.height);
+        let rows: Box<dyn Rows + 'a> = Box::new(rows);
+        return Ok((format, OpenedFrame { rows, layout }, header));
+    }
+    let (format, LayoutImage { img, alpha, layout }, header) = if keep_alpha {
+        decode_to_aces_layout(input, spec)?
+    } else {
+        let (format, img, header) = decode_to_aces(input, spec)?;
+        let layout = ExrLayout::plain(img.width, img.height);
+        let image = LayoutImage {
+            img,
+            alpha: None,
+            layout,
+        };
+        (format, image, header)
+    };
+    let rows: Box<dyn Rows + 'a> = match alpha {
+        Some(a) => Box::new(RgbAlphaRows::new(img.data, a, img.width, img.height)),
+        None => Box::new(BufferRows::new(img.data, img.width, img.height, 3)),
+    };
+    Ok((format, OpenedFrame { rows, layout }, header))
+}
+
+/// Input bytes of one frame → ACES2065-1 plate (OpenEXR) and optional review proxy. Without a
+/// proxy the frame streams through framing into the encoder in bands (a DPX is never held as
+/// floats whole); a proxy needs the framed picture, so it is gathered first.
 pub fn render_plate(
     input: &[u8],
     frame: u32,
     spec: &PlateSpec,
 ) -> Result<PlateOutput, ImagingError> {
-    let (format, mut img, header) = decode_to_aces(input, spec)?;
+    let (format, opened, header) = open_aces(input, spec, false)?;
+    let mut rows = opened.rows;
     if let Some(f) = &spec.framing {
-        let data = reframe(&img.data, img.width, img.height, 3, f)?;
-        img = RgbImage {
-            width: f.canvas.0,
-            height: f.canvas.1,
-            data,
-        };
+        rows = Box::new(Resampled::new(rows, f)?);
     }
+    let (width, height) = (rows.width() as u32, rows.height() as u32);
     let header = FrameHeader {
         frame,
         fdl_json: spec.fdl_json.clone(),
         amf_uuid: spec.amf_uuid.clone(),
         ..header
     };
-    // The EXR encoder is single-threaded: the proxy renders beside it.
+    let Some(proxy_spec) = &spec.proxy else {
+        let layout = ExrLayout::plain(width, height);
+        let exr = encode_exr_rows(rows.as_ref(), &layout, &spec.exr, &header)?.into_bytes();
+        return Ok(PlateOutput {
+            format,
+            exr,
+            width,
+            height,
+            proxy: None,
+        });
+    };
+    let img = RgbImage {
+        width,
+        height,
+        data: collect(rows.as_ref()),
+    };
+    drop(rows);
+    // The proxy renders beside the plate's encode.
     let (exr, proxy) = rayon::join(
         || encode_exr(&img, &spec.exr, &header),
-        || {
-            spec.proxy
-                .as_ref()
-                .map(|p| render_proxy(&img, p))
-                .transpose()
-        },
+        || render_proxy(&img, proxy_spec),
     );
     Ok(PlateOutput {
         format,
         exr: exr?,
-        width: img.width,
-        height: img.height,
-        proxy: proxy?,
+        width,
+        height,
+        proxy: Some(proxy?),
     })
 }
 

@@ -1,10 +1,11 @@
 //! Framing and resampling: crop a source region, scale it per axis (anamorphic de-squeeze is
 //! just `scale_x != scale_y`), place it on an output canvas at a translation, pad the rest.
-//! Separable filtering in f32 with weight tables computed once per axis, two passes, each
-//! parallel over rows with rayon (in the caller's pool). Every output value is a fixed-order
-//! sum, so results do not depend on the number of threads.
+//! Separable filtering in f32 with weight tables computed once per axis: a horizontal pass per
+//! source row, then a vertical pass per output row, streamed in bands ([`Resampled`] is a
+//! [`Rows`]) so no full intermediate image is held. Every output value is a fixed-order sum,
+//! so results do not depend on the banding or the number of threads.
 
-use rayon::prelude::*;
+use crate::rows::{collect, BufferRows, RowCursor, Rows};
 
 /// Resampling filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -117,6 +118,7 @@ struct Taps {
 }
 
 fn taps(
+    n_src: u32,
     n_out: u32,
     rect_start: f64,
     rect_len: f64,
@@ -124,8 +126,11 @@ fn taps(
     translation: f64,
     filter: Filter,
 ) -> Taps {
-    let lo = rect_start.floor().max(0.0) as i64;
-    let hi = ((rect_start + rect_len).ceil() as i64 - 1).max(lo);
+    let lo = (rect_start.floor().max(0.0) as i64).min(i64::from(n_src) - 1);
+    // The region may end a rounding error past the image (the caller's check allows 1e-9).
+    let hi = ((rect_start + rect_len).ceil() as i64 - 1)
+        .min(i64::from(n_src) - 1)
+        .max(lo);
     // Downscaling widens the filter so every source pixel contributes (no aliasing).
     let stretch = (1.0 / scale).max(1.0);
     let radius = filter.radius() * stretch;
@@ -186,98 +191,188 @@ pub fn reframe(
             channels,
         });
     }
-    let (sx, sy, sw, sh) = framing.source;
-    let inside = sx >= 0.0
-        && sy >= 0.0
-        && sw > 0.0
-        && sh > 0.0
-        && sx + sw <= width as f64 + 1e-9
-        && sy + sh <= height as f64 + 1e-9;
-    if !inside || ![sx, sy, sw, sh].iter().all(|v| v.is_finite()) {
-        return Err(FramingError::SourceOutside {
-            region: framing.source,
-            width,
-            height,
-        });
-    }
-    let (kx, ky) = framing.scale;
-    if !(kx.is_finite() && ky.is_finite() && kx > 0.0 && ky > 0.0) {
-        return Err(FramingError::BadScale(framing.scale));
-    }
-    let (cw, ch) = framing.canvas;
-    if cw == 0 || ch == 0 || cw > 65536 || ch > 65536 {
-        return Err(FramingError::BadCanvas(cw, ch));
-    }
-    let (tx, ty) = framing.translation;
-    let htaps = taps(cw, sx, sw, kx, tx, framing.filter);
-    let vtaps = taps(ch, sy, sh, ky, ty, framing.filter);
+    let source = BufferRows::new(src, width, height, channels);
+    Ok(collect(&Resampled::new(Box::new(source), framing)?))
+}
 
-    // Source rows the vertical pass reads.
-    let mut row_lo = u32::MAX;
-    let mut row_hi = 0u32;
-    for (f, w) in vtaps.first.iter().zip(&vtaps.weights) {
-        if !w.is_empty() {
-            row_lo = row_lo.min(*f);
-            row_hi = row_hi.max(*f + w.len() as u32 - 1);
+/// A reframed image as rows: each band reads only the source rows its vertical taps need and
+/// resamples them horizontally once per cursor (a window slides down with the bands).
+pub struct Resampled<'a> {
+    inner: Box<dyn Rows + 'a>,
+    htaps: Taps,
+    vtaps: Taps,
+    canvas: (usize, usize),
+    /// Output columns no source pixel lands on (padding).
+    padding_columns: Vec<usize>,
+}
+
+impl<'a> Resampled<'a> {
+    /// Checks the framing against the source's size; the work happens when rows are read.
+    pub fn new(inner: Box<dyn Rows + 'a>, framing: &Framing) -> Result<Self, FramingError> {
+        let (width, height) = (inner.width() as u32, inner.height() as u32);
+        let (sx, sy, sw, sh) = framing.source;
+        let inside = sx >= 0.0
+            && sy >= 0.0
+            && sw > 0.0
+            && sh > 0.0
+            && sx + sw <= width as f64 + 1e-9
+            && sy + sh <= height as f64 + 1e-9;
+        if !inside || ![sx, sy, sw, sh].iter().all(|v| v.is_finite()) {
+            return Err(FramingError::SourceOutside {
+                region: framing.source,
+                width,
+                height,
+            });
+        }
+        let (kx, ky) = framing.scale;
+        if !(kx.is_finite() && ky.is_finite() && kx > 0.0 && ky > 0.0) {
+            return Err(FramingError::BadScale(framing.scale));
+        }
+        let (cw, ch) = framing.canvas;
+        if cw == 0 || ch == 0 || cw > 65536 || ch > 65536 {
+            return Err(FramingError::BadCanvas(cw, ch));
+        }
+        let (tx, ty) = framing.translation;
+        let htaps = taps(width, cw, sx, sw, kx, tx, framing.filter);
+        let vtaps = taps(height, ch, sy, sh, ky, ty, framing.filter);
+        let padding_columns = (0..cw as usize)
+            .filter(|&o| htaps.weights[o].is_empty())
+            .collect();
+        Ok(Resampled {
+            inner,
+            htaps,
+            vtaps,
+            canvas: (cw as usize, ch as usize),
+            padding_columns,
+        })
+    }
+
+    /// Source rows `[lo, hi]` the output rows `y0 .. y0 + n` read, if any.
+    fn source_rows(&self, y0: usize, n: usize) -> Option<(usize, usize)> {
+        (y0..y0 + n)
+            .filter(|&o| !self.vtaps.weights[o].is_empty())
+            .map(|o| {
+                let first = self.vtaps.first[o] as usize;
+                (first, first + self.vtaps.weights[o].len() - 1)
+            })
+            .reduce(|(lo, hi), (l, h)| (lo.min(l), hi.max(h)))
+    }
+
+    /// One source row resampled horizontally into a canvas-width row (every value written).
+    fn horizontal(&self, srow: &[f32], trow: &mut [f32]) {
+        let channels = self.inner.channels();
+        let taps = self.htaps.first.iter().zip(&self.htaps.weights);
+        if channels == 3 {
+            // The common RGB case: accumulate in registers, one store per output pixel.
+            for ((first, w), dst) in taps.zip(trow.chunks_exact_mut(3)) {
+                let s = &srow[*first as usize * 3..][..w.len() * 3];
+                let mut acc = [0f32; 3];
+                for (wk, px) in w.iter().zip(s.chunks_exact(3)) {
+                    acc[0] += wk * px[0];
+                    acc[1] += wk * px[1];
+                    acc[2] += wk * px[2];
+                }
+                dst.copy_from_slice(&acc);
+            }
+            return;
+        }
+        for ((first, w), dst) in taps.zip(trow.chunks_exact_mut(channels)) {
+            dst.fill(0.0);
+            for (k, wk) in w.iter().enumerate() {
+                let s = &srow[(*first as usize + k) * channels..][..channels];
+                for (d, v) in dst.iter_mut().zip(s) {
+                    *d += wk * v;
+                }
+            }
         }
     }
-    let row_stride = cw as usize * channels;
-    let mut out = vec![0.0f32; ch as usize * row_stride];
-    if row_lo > row_hi {
-        return Ok(out); // nothing of the source lands on the canvas
+}
+
+impl Rows for Resampled<'_> {
+    fn width(&self) -> usize {
+        self.canvas.0
     }
-    // Pass 1: horizontal, source rows → canvas-width rows.
-    let n_rows = (row_hi - row_lo + 1) as usize;
-    let mut tmp = vec![0.0f32; n_rows * row_stride];
-    let src_stride = width as usize * channels;
-    tmp.par_chunks_mut(row_stride)
-        .enumerate()
-        .for_each(|(r, trow)| {
-            let srow = &src[(row_lo as usize + r) * src_stride..][..src_stride];
-            if channels == 3 {
-                // The common RGB case: accumulate in registers, one store per output pixel.
-                for (o, (first, w)) in htaps.first.iter().zip(&htaps.weights).enumerate() {
-                    if w.is_empty() {
-                        continue;
-                    }
-                    let s = &srow[*first as usize * 3..][..w.len() * 3];
-                    let mut acc = [0f32; 3];
-                    for (wk, px) in w.iter().zip(s.chunks_exact(3)) {
-                        acc[0] += wk * px[0];
-                        acc[1] += wk * px[1];
-                        acc[2] += wk * px[2];
-                    }
-                    trow[o * 3..o * 3 + 3].copy_from_slice(&acc);
-                }
-                return;
+    fn height(&self) -> usize {
+        self.canvas.1
+    }
+    fn channels(&self) -> usize {
+        self.inner.channels()
+    }
+    fn cursor(&self) -> Box<dyn RowCursor + '_> {
+        Box::new(ResampleCursor {
+            r: self,
+            inner: self.inner.cursor(),
+            window: Vec::new(),
+            window_first: 0,
+            window_rows: 0,
+            out: Vec::new(),
+        })
+    }
+}
+
+struct ResampleCursor<'a> {
+    r: &'a Resampled<'a>,
+    inner: Box<dyn RowCursor + 'a>,
+    /// Horizontally resampled source rows `window_first .. window_first + window_rows`.
+    window: Vec<f32>,
+    window_first: usize,
+    window_rows: usize,
+    out: Vec<f32>,
+}
+
+impl ResampleCursor<'_> {
+    /// Makes the window hold source rows `[lo, hi]`, keeping what it already has of them.
+    fn slide(&mut self, lo: usize, hi: usize) {
+        let stride = self.r.canvas.0 * self.r.inner.channels();
+        let end = self.window_first + self.window_rows;
+        if self.window_rows == 0 || lo < self.window_first || lo >= end {
+            self.window_first = lo;
+            self.window_rows = 0;
+        } else if lo > self.window_first {
+            let drop = lo - self.window_first;
+            self.window
+                .copy_within(drop * stride..self.window_rows * stride, 0);
+            self.window_first = lo;
+            self.window_rows -= drop;
+        }
+        let have = self.window_first + self.window_rows;
+        if hi + 1 > have {
+            let n = hi + 1 - have;
+            self.window.resize((self.window_rows + n) * stride, 0.0);
+            let src_stride = self.r.inner.width() * self.r.inner.channels();
+            let src = self.inner.rows(have, n);
+            let dst = &mut self.window[self.window_rows * stride..];
+            for (srow, trow) in src
+                .chunks_exact(src_stride)
+                .zip(dst.chunks_exact_mut(stride))
+            {
+                self.r.horizontal(srow, trow);
             }
-            for (o, (first, w)) in htaps.first.iter().zip(&htaps.weights).enumerate() {
-                if w.is_empty() {
-                    continue;
-                }
-                let dst = &mut trow[o * channels..][..channels];
-                for (k, wk) in w.iter().enumerate() {
-                    let s = &srow[(*first as usize + k) * channels..][..channels];
-                    for c in 0..channels {
-                        dst[c] += wk * s[c];
-                    }
-                }
-            }
-        });
-    // Pass 2: vertical, into the canvas.
-    out.par_chunks_mut(row_stride)
-        .enumerate()
-        .for_each(|(o, orow)| {
-            let w = &vtaps.weights[o];
+            self.window_rows += n;
+        }
+    }
+}
+
+impl RowCursor for ResampleCursor<'_> {
+    fn rows(&mut self, y0: usize, n: usize) -> &[f32] {
+        let channels = self.r.inner.channels();
+        let stride = self.r.canvas.0 * channels;
+        self.out.resize(n * stride, 0.0);
+        let Some((lo, hi)) = self.r.source_rows(y0, n) else {
+            self.out.fill(0.0); // nothing of the source lands on these rows
+            return &self.out;
+        };
+        self.slide(lo, hi);
+        let vt = &self.r.vtaps;
+        for (i, orow) in self.out.chunks_exact_mut(stride).enumerate() {
+            let w = &vt.weights[y0 + i];
             if w.is_empty() {
-                return;
+                orow.fill(0.0);
+                continue;
             }
-            let first = (vtaps.first[o] - row_lo) as usize;
-            // The first tap stores rather than accumulates: the row's first touch is then a
-            // write, so the kernel maps fresh pages directly instead of mapping the zero page
-            // on the read and copying it on the write (a TLB shootdown per page).
+            let first = vt.first[y0 + i] as usize - self.window_first;
             for (k, wk) in w.iter().enumerate() {
-                let trow = &tmp[(first + k) * row_stride..][..row_stride];
+                let trow = &self.window[(first + k) * stride..][..stride];
                 if k == 0 {
                     for (d, s) in orow.iter_mut().zip(trow) {
                         *d = wk * s;
@@ -289,13 +384,12 @@ pub fn reframe(
                 }
             }
             // Columns outside the source region stay padding.
-            for (ocol, hw) in htaps.weights.iter().enumerate() {
-                if hw.is_empty() {
-                    orow[ocol * channels..][..channels].fill(0.0);
-                }
+            for &ocol in &self.r.padding_columns {
+                orow[ocol * channels..][..channels].fill(0.0);
             }
-        });
-    Ok(out)
+        }
+        &self.out
+    }
 }
 
 #[cfg(test)]
