@@ -151,10 +151,13 @@ impl RowCursor for RgbAlphaCursor<'_, '_> {
     }
 }
 
+/// A map over a band of interleaved rows, given the channel count.
+type BandMap<'a> = dyn Fn(&mut [f32], usize) + Sync + 'a;
+
 /// A per-pixel map over rows (`f` sees a band of interleaved rows and the channel count).
 pub struct MapRows<'a> {
     inner: Box<dyn Rows + 'a>,
-    f: Box<dyn Fn(&mut [f32], usize) + Sync + 'a>,
+    f: Box<BandMap<'a>>,
 }
 
 impl<'a> MapRows<'a> {
