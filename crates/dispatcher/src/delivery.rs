@@ -4,11 +4,12 @@
 //! recorded, so a delivery never certifies bytes other than those rendered.
 //!
 //! On a local store the MHL is written in place; on S3 the shot's folder (plates and any earlier
-//! `ascmhl/` history) is mirrored into a scratch directory, hashed there, and the new
-//! `ascmhl/` files are uploaded.
+//! `ascmhl/` history) is mirrored into a scratch directory (several objects at once, each plate
+//! checked as it arrives), hashed there, and the new `ascmhl/` files are uploaded.
 
 use crate::DeliveryHook;
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use platefarm_core::{OutputFile, Shot, Turnover};
 use platefarm_mhl::HashFormat;
 use platefarm_store::ObjectStore;
@@ -17,6 +18,9 @@ use std::sync::Arc;
 
 /// Largest object a delivery reads (plates, AMFs, manifests).
 const MAX_OBJECT: u64 = 4 << 30;
+
+/// Objects a delivery downloads at once from a remote store.
+const DOWNLOADS_AT_ONCE: usize = 8;
 
 pub struct StoreDelivery {
     store: Arc<dyn ObjectStore>,
@@ -120,30 +124,49 @@ impl StoreDelivery {
             .list(&format!("{folder}/"))
             .await
             .map_err(|e| format!("listing {folder}/: {e}"))?;
-        for obj in &listing {
-            let bytes = self
-                .store
-                .get(&obj.key, MAX_OBJECT)
-                .await
-                .map_err(|e| format!("reading {}: {e}", obj.key))?;
-            let path = root.join(&obj.key);
+        // Objects come down several at once: a store's latency per request (tens of ms on S3)
+        // would otherwise add up over a shot's plates. Each is checked against what its worker
+        // reported while its bytes are in hand.
+        let reported: std::collections::HashMap<&str, &OutputFile> =
+            outputs.iter().map(|o| (o.key.as_str(), o)).collect();
+        let mut seen = std::collections::HashSet::new();
+        let keys: Vec<String> = listing.iter().map(|o| o.key.clone()).collect();
+        let mut downloads = futures_util::stream::iter(keys)
+            .map(|key| {
+                let store = self.store.clone();
+                async move {
+                    match store.get(&key, MAX_OBJECT).await {
+                        Ok(bytes) => Ok((key, bytes)),
+                        Err(e) => Err(format!("reading {key}: {e}")),
+                    }
+                }
+            })
+            .buffer_unordered(DOWNLOADS_AT_ONCE);
+        while let Some(next) = downloads.next().await {
+            let (key, bytes) = next?;
+            if let Some(o) = reported.get(key.as_str()) {
+                let got = platefarm_mhl::hash_data(HashFormat::Xxh64, &bytes);
+                check_output(o, bytes.len() as u64, &got)?;
+                seen.insert(o.key.as_str());
+            }
+            let path = root.join(&key);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| format!("{}: {e}", parent.display()))?;
             }
             std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
+        drop(downloads);
+        if let Some(missing) = outputs.iter().find(|o| !seen.contains(o.key.as_str())) {
+            return Err(format!("plate {} is missing from the store", missing.key));
+        }
         let dir = root.join(folder);
         let before: std::collections::BTreeSet<String> =
             listing.iter().map(|o| o.key.clone()).collect();
-        let outputs = outputs.to_vec();
-        let (r, d) = (root.clone(), dir.clone());
-        tokio::task::spawn_blocking(move || {
-            check_outputs(&r, &outputs)?;
-            hash_folder(&d, comment, now)
-        })
-        .await
-        .map_err(|e| format!("delivery task failed: {e}"))??;
+        let d = dir.clone();
+        tokio::task::spawn_blocking(move || hash_folder(&d, comment, now))
+            .await
+            .map_err(|e| format!("delivery task failed: {e}"))??;
         // Upload the history files the generation added (manifests, chain).
         let mhl_dir = dir.join("ascmhl");
         for entry in
@@ -172,16 +195,18 @@ fn check_outputs(root: &Path, outputs: &[OutputFile]) -> Result<(), String> {
         let got = platefarm_mhl::hash_file(&path, &[HashFormat::Xxh64])
             .map_err(|e| format!("plate {} is missing or unreadable: {e}", o.key))?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if size != o.size || got.first() != Some(&o.xxh64) {
-            return Err(format!(
-                "plate {} is not what its worker wrote ({} bytes, xxh64 {} recorded; {} bytes, xxh64 {} found)",
-                o.key,
-                o.size,
-                o.xxh64,
-                size,
-                got.first().map(String::as_str).unwrap_or("?")
-            ));
-        }
+        check_output(o, size, got.first().map(String::as_str).unwrap_or("?"))?;
+    }
+    Ok(())
+}
+
+/// A plate found with `size` bytes hashing to `xxh64` is the one its worker reported.
+fn check_output(o: &OutputFile, size: u64, xxh64: &str) -> Result<(), String> {
+    if size != o.size || xxh64 != o.xxh64 {
+        return Err(format!(
+            "plate {} is not what its worker wrote ({} bytes, xxh64 {} recorded; {size} bytes, xxh64 {xxh64} found)",
+            o.key, o.size, o.xxh64
+        ));
     }
     Ok(())
 }

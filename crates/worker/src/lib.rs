@@ -474,15 +474,22 @@ impl Worker {
         let pattern = ClipPattern::parse(&msg.input_pattern).map_err(|e| {
             ChunkError::Permanent(format!("input pattern {:?}: {e}", msg.input_pattern))
         })?;
-        let fdl = self.read_sidecar(msg.fdl_path.as_deref(), 16 << 20).await?;
-        let amf = self.read_sidecar(msg.amf_path.as_deref(), 16 << 20).await?;
+        // What a chunk needs before its first render comes down at once: a store's latency per
+        // request (tens of ms on S3) would otherwise idle the render slot several times a chunk.
+        // The first frame is fetched on the guess that the chunk starts from scratch.
+        let first_input = pattern.frame_path(msg.frames.start());
+        let (fdl, amf, record, first) = tokio::join!(
+            self.read_sidecar(msg.fdl_path.as_deref(), 16 << 20),
+            self.read_sidecar(msg.amf_path.as_deref(), 16 << 20),
+            resume::ChunkRecord::load(self.store.as_ref(), msg),
+            self.fetch(&first_input),
+        );
+        let (fdl, amf) = (fdl?, amf?);
         let context = self
             .renderer
             .prepare(msg, fdl.as_deref(), amf.as_deref())
             .map_err(|f| ChunkError::Permanent(f.to_string()))?;
-        let mut record = resume::ChunkRecord::load(self.store.as_ref(), msg)
-            .await
-            .map_err(store_failure)?;
+        let mut record = record.map_err(store_failure)?;
         // A redelivered chunk resumes: a frame this turnover's chunk already wrote (its record
         // says so and the object has the recorded size) is not rendered again. The proxy is
         // written before its plate, so a finished plate has its proxy.
@@ -515,6 +522,9 @@ impl Worker {
         // A pipeline of three: while frame n renders on the pool, frame n+1 is fetched and
         // frame n-1 is written, so the store's latency hides behind the render.
         let mut next_input: Option<Vec<u8>> = None;
+        if todo.first().is_some_and(|k| k.input == first_input) {
+            next_input = Some(first?);
+        }
         let mut written: Option<RenderedOutputs> = None;
         for (i, keys) in todo.iter().enumerate() {
             let started = Instant::now();
