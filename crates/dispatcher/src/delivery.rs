@@ -156,7 +156,6 @@ impl StoreDelivery {
             }
             std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        drop(downloads);
         if let Some(missing) = outputs.iter().find(|o| !seen.contains(o.key.as_str())) {
             return Err(format!("plate {} is missing from the store", missing.key));
         }

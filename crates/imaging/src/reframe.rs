@@ -549,18 +549,25 @@ mod tests {
         assert_eq!(out.iter().filter(|v| **v == 1.0).count(), 100);
     }
 
-    #[test]
-    fn thread_count_does_not_change_bits() {
-        let src: Vec<f32> = (0..(300 * 200 * 3))
+    /// A 300×200 image of `channels` noisy values and a fractional, downscaling framing of it
+    /// onto a 198×90 canvas at `translation`.
+    fn noisy_case(channels: usize, translation: (f64, f64)) -> (Vec<f32>, Framing) {
+        let src = (0..(300 * 200 * channels))
             .map(|i| ((i * 7919) % 1000) as f32 / 997.0)
             .collect();
         let f = framing(
             (13.5, 7.25, 270.0, 180.0),
             (0.731, 0.5),
             (198, 90),
-            (0.0, 0.0),
+            translation,
             Filter::Lanczos3,
         );
+        (src, f)
+    }
+
+    #[test]
+    fn thread_count_does_not_change_bits() {
+        let (src, f) = noisy_case(3, (0.0, 0.0));
         let run = |n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -574,16 +581,7 @@ mod tests {
 
     #[test]
     fn any_banding_gives_the_same_bits() {
-        let src: Vec<f32> = (0..(300 * 200 * 4))
-            .map(|i| ((i * 7919) % 1000) as f32 / 997.0)
-            .collect();
-        let f = framing(
-            (13.5, 7.25, 270.0, 180.0),
-            (0.731, 0.5),
-            (198, 90),
-            (0.0, 3.0),
-            Filter::Lanczos3,
-        );
+        let (src, f) = noisy_case(4, (0.0, 3.0));
         let whole = reframe(&src, 300, 200, 4, &f).unwrap();
         let rows = Resampled::new(Box::new(BufferRows::new(&src[..], 300, 200, 4)), &f).unwrap();
         let stride = 198 * 4;
