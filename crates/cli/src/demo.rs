@@ -30,7 +30,11 @@ pub async fn run_turnover(
     turnover: &[u8],
     quiet: bool,
 ) -> anyhow::Result<RunReport> {
-    let farm = EmbeddedFarm::start(opts).await?;
+    run_on(EmbeddedFarm::start(opts).await?, turnover, quiet).await
+}
+
+/// Submits `turnover` to `farm`, shows progress, waits, and shuts the farm down.
+pub async fn run_on(farm: EmbeddedFarm, turnover: &[u8], quiet: bool) -> anyhow::Result<RunReport> {
     let mut progress = farm.dispatcher.subscribe();
     let started = Instant::now();
     let receipt = match farm.submit(turnover).await {

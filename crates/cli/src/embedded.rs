@@ -44,7 +44,7 @@ impl FarmOptions {
 }
 
 pub struct EmbeddedFarm {
-    pub store: Arc<LocalStore>,
+    pub store: Arc<dyn ObjectStore>,
     pub queue: Arc<MemoryQueue>,
     pub dispatcher: Arc<Dispatcher>,
     pub registry: prometheus::Registry,
@@ -130,19 +130,33 @@ impl EmbeddedFarm {
             LocalStore::open(&opts.root)
                 .with_context(|| format!("opening the store at {}", opts.root.display()))?,
         );
-        let hook = Arc::new(StoreDelivery::new(store, Some(opts.root.clone())));
-        Self::start_with(opts, Arc::new(ImagingRenderer::default()), Some(hook)).await
+        let local_root = Some(opts.root.clone());
+        Self::start_on(opts, store, local_root).await
+    }
+
+    /// The same farm over any object store (`local_root`: the store's folder when it is
+    /// local, where deliveries are hashed in place). `opts.root` still holds the catalog.
+    pub async fn start_on(
+        opts: FarmOptions,
+        store: Arc<dyn ObjectStore>,
+        local_root: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let hook = Arc::new(StoreDelivery::new(store.clone(), local_root));
+        Self::start_with(
+            opts,
+            store,
+            Arc::new(ImagingRenderer::default()),
+            Some(hook),
+        )
+        .await
     }
 
     pub async fn start_with(
         opts: FarmOptions,
+        store: Arc<dyn ObjectStore>,
         renderer: Arc<dyn Renderer>,
         hook: Option<Arc<dyn DeliveryHook>>,
     ) -> anyhow::Result<Self> {
-        let store = Arc::new(
-            LocalStore::open(&opts.root)
-                .with_context(|| format!("opening the store at {}", opts.root.display()))?,
-        );
         let catalog_path = opts
             .catalog
             .clone()
@@ -204,7 +218,7 @@ impl EmbeddedFarm {
             &LocalWorkers {
                 queues: self.queues.clone(),
                 queue: self.queue.clone(),
-                store: self.store.clone() as Arc<dyn ObjectStore>,
+                store: self.store.clone(),
                 renderer: self.renderer.clone(),
                 threads: self.threads_per_worker,
                 metrics: self.worker_metrics.clone(),

@@ -107,8 +107,12 @@ pub struct BenchFarmReport {
     pub dispatch_chunks: u32,
     pub embedded_frames_per_s: Option<Spread>,
     pub farm_frames_per_s: Option<Spread>,
-    /// Farm frames/s over the embedded farm's, per run pair.
+    /// Farm frames/s over the embedded farm's (local folder), per run pair.
     pub farm_efficiency: Option<Spread>,
+    /// The embedded farm over the process farm's own store (`--farm-store`).
+    pub embedded_same_store_frames_per_s: Option<Spread>,
+    /// Farm frames/s over the embedded farm's on the same store, per run pair.
+    pub farm_efficiency_same_store: Option<Spread>,
     pub farm_frames: u64,
     pub submit_p50_ms: Option<Spread>,
     pub submit_p99_ms: Option<Spread>,
@@ -183,29 +187,43 @@ pub async fn run(opts: &BenchFarmOptions) -> anyhow::Result<BenchFarmReport> {
             None => root.display().to_string(),
         };
         let (mut embedded, mut farm, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut embedded_same, mut ratio_same) = (Vec::new(), Vec::new());
         for run in 0..runs {
-            let mut o = FarmOptions::new(&root);
-            o.workers = opts.workers.max(1);
-            o.threads_per_worker = 1;
-            o.chunk_size = opts.chunk_size;
-            let r = crate::demo::run_turnover(o, &turnover, true).await?;
-            anyhow::ensure!(
-                r.summary.state == TurnoverState::Completed,
-                "embedded run ended {}",
-                r.summary.state
-            );
-            let e = r.frames_per_second();
+            let e = embedded_run(opts, &root, &turnover, None).await?;
+            // One process over the farm's own store too: on this machine an S3 server shares
+            // the cores with the renders, so this is the baseline that isolates what
+            // distributing the work costs.
+            let e_same = match &opts.farm_store {
+                Some(url) => Some(embedded_run(opts, &root, &turnover, Some(url)).await?),
+                None => None,
+            };
             let (frames, wall) = farm_run(opts, &catalog, &farm_store, &turnover).await?;
             report.farm_frames = frames;
             let f = frames as f64 / wall.as_secs_f64();
-            eprintln!("farm run {}: embedded {e:.2} frames/s, processes {f:.2} frames/s ({frames} frames) = {:.1} %", run + 1, 100.0 * f / e);
+            let same = e_same
+                .map(|x| {
+                    format!(
+                        ", embedded on the same store {x:.2} frames/s = {:.1} %",
+                        100.0 * f / x
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!("farm run {}: embedded {e:.2} frames/s, processes {f:.2} frames/s ({frames} frames) = {:.1} %{same}", run + 1, 100.0 * f / e);
             embedded.push(e);
             farm.push(f);
             ratio.push(f / e);
+            if let Some(x) = e_same {
+                embedded_same.push(x);
+                ratio_same.push(f / x);
+            }
         }
         report.embedded_frames_per_s = Some(Spread::of(embedded));
         report.farm_frames_per_s = Some(Spread::of(farm));
         report.farm_efficiency = Some(Spread::of(ratio));
+        if !ratio_same.is_empty() {
+            report.embedded_same_store_frames_per_s = Some(Spread::of(embedded_same));
+            report.farm_efficiency_same_store = Some(Spread::of(ratio_same));
+        }
     }
     if want("api") {
         let root = opts.dir.join("api");
@@ -428,6 +446,38 @@ async fn noop_chunk(events: &EventPublisher, worker_id: &str, d: Delivery) -> an
     Ok(())
 }
 
+/// One efficiency baseline: the sample on the embedded farm (one process, `workers` worker
+/// tasks of one render thread each) over the scratch folder, or over `store_url` with a fresh
+/// turnover id. Returns frames/s.
+async fn embedded_run(
+    opts: &BenchFarmOptions,
+    root: &Path,
+    turnover: &[u8],
+    store_url: Option<&str>,
+) -> anyhow::Result<f64> {
+    let mut o = FarmOptions::new(root);
+    o.workers = opts.workers.max(1);
+    o.threads_per_worker = 1;
+    o.chunk_size = opts.chunk_size;
+    let r = match store_url {
+        None => crate::demo::run_turnover(o, turnover, true).await?,
+        Some(url) => {
+            o.catalog = Some(opts.dir.join(format!("{}.db", fresh("embedded-catalog"))));
+            let (store, local_root) =
+                crate::farm::open_store(url, &prometheus::Registry::new()).await?;
+            let farm = crate::embedded::EmbeddedFarm::start_on(o, store, local_root).await?;
+            let body = with_id(&serde_json::from_slice(turnover)?, &fresh("TO-embedded"));
+            crate::demo::run_on(farm, &body, true).await?
+        }
+    };
+    anyhow::ensure!(
+        r.summary.state == TurnoverState::Completed,
+        "embedded run ended {}",
+        r.summary.state
+    );
+    Ok(r.frames_per_second())
+}
+
 /// One efficiency run: the dispatcher here, `workers` worker processes of this binary.
 /// Returns (frames, wall from submission to the turnover final).
 async fn farm_run(
@@ -638,7 +688,24 @@ pub fn print(r: &BenchFarmReport) {
             f.show(2)
         );
         let pct = Spread::of(x.runs.iter().map(|v| v * 100.0).collect());
-        println!("  farm efficiency     {} %", pct.show(1));
+        println!(
+            "  farm efficiency     {} %   (vs. the embedded farm on a local folder)",
+            pct.show(1)
+        );
+        if let (Some(e), Some(x)) = (
+            &r.embedded_same_store_frames_per_s,
+            &r.farm_efficiency_same_store,
+        ) {
+            println!(
+                "  embedded, same store {} frames/s   (one process over the farm's store)",
+                e.show(2)
+            );
+            let pct = Spread::of(x.runs.iter().map(|v| v * 100.0).collect());
+            println!(
+                "  farm efficiency     {} %   (vs. one process on the same store)",
+                pct.show(1)
+            );
+        }
     }
     if let (Some(a), Some(b)) = (&r.submit_p50_ms, &r.submit_p99_ms) {
         println!("  submit p50          {} ms", a.show(1));
