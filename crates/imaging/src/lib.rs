@@ -10,10 +10,12 @@
 pub mod develop;
 pub mod dng;
 pub mod dpx;
+mod exr_block;
 pub mod exr_io;
 pub mod exr_write;
 pub mod ljpeg;
 pub mod plate;
+mod piz;
 pub mod preview;
 pub mod reframe;
 pub mod rows;
