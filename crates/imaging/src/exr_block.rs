@@ -4,9 +4,10 @@
 //! OpenEXR's writer does.
 
 use crate::exr_io::{ExrCompression, ExrPixel};
+use crate::deflate;
 use crate::piz::{self, PizChannel};
-use crate::ImagingError;
 use half::f16;
+use std::cell::RefCell;
 use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
 
 /// How a block's rows are laid out: `w` pixels of `channels` interleaved floats a row, and the
@@ -27,17 +28,13 @@ impl BlockShape<'_> {
     }
 }
 
-fn enc_err(what: impl Into<String>) -> ImagingError {
-    ImagingError::Encode { what: what.into() }
-}
-
 /// The file chunk of the block of `rows` starting at line `y`: line number, byte count, data.
 pub(crate) fn encode_chunk(
     rows: &[f32],
     y: i32,
     shape: &BlockShape,
     compression: ExrCompression,
-) -> Result<Vec<u8>, ImagingError> {
+) -> Vec<u8> {
     let chunk = |data: &[u8]| {
         let mut chunk = Vec::with_capacity(8 + data.len());
         chunk.extend_from_slice(&y.to_le_bytes());
@@ -45,52 +42,79 @@ pub(crate) fn encode_chunk(
         chunk.extend_from_slice(data);
         chunk
     };
+    let words_per_sample = shape.sample_bytes() / 2;
+    let n_words = rows.len() * words_per_sample;
     match compression {
-        ExrCompression::None => Ok(chunk(&block_bytes(rows, shape))),
-        ExrCompression::Zip | ExrCompression::Zips => {
-            let raw = block_bytes(rows, shape);
-            Ok(chunk(&zip_block(&raw)?.unwrap_or(raw)))
-        }
+        ExrCompression::None => chunk(&block_bytes(rows, shape)),
+        ExrCompression::Zip | ExrCompression::Zips => ZIP_BUFFERS.with(|b| {
+            let (words, predicted) = &mut *b.borrow_mut();
+            // Grown, never shrunk (nor zeroed again): every word is written before it is read.
+            if words.len() < n_words {
+                words.resize(n_words, 0);
+                predicted.resize(2 * n_words, 0);
+            }
+            let words = &mut words[..n_words];
+            fill_words(rows, shape, WordOrder::FileLines, words);
+            match zip_block(words, &mut predicted[..2 * n_words]) {
+                Some(packed) => chunk(&packed),
+                None => chunk(&le_bytes(words)),
+            }
+        }),
         ExrCompression::Piz => {
             let packed = piz::with_scratch(|s| {
                 let lines = rows.len() / (shape.w * shape.channels);
-                let spp = shape.sample_bytes() / 2;
-                let plane = shape.w * lines * spp;
-                fill_planes(rows, shape, s.samples(plane * shape.channels));
+                let plane = shape.w * lines * words_per_sample;
+                fill_words(rows, shape, WordOrder::ChannelPlanes, s.samples(n_words));
                 let channels: Vec<PizChannel> = (0..shape.channels)
                     .map(|k| PizChannel {
                         start: k * plane,
                         nx: shape.w,
                         ny: lines,
-                        spp,
+                        spp: words_per_sample,
                     })
                     .collect();
-                s.compress(&channels, rows.len() * shape.sample_bytes())
-                    .map(chunk)
+                s.compress(&channels, n_words * 2).map(chunk)
             });
-            Ok(packed.unwrap_or_else(|| chunk(&block_bytes(rows, shape))))
+            packed.unwrap_or_else(|| chunk(&block_bytes(rows, shape)))
         }
     }
 }
 
-/// The samples PIZ codes: channel after channel in file order, each its lines in turn (a
-/// float as two 16-bit words, low word first, as its little-endian bytes read).
-fn fill_planes(rows: &[f32], shape: &BlockShape, samples: &mut [u16]) {
+thread_local! {
+    /// A ZIP block's words and their predicted bytes, reused block after block.
+    static ZIP_BUFFERS: RefCell<(Vec<u16>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// How a block's 16-bit words are ordered: the file (and ZIP) stores each line's channels in
+/// turn, PIZ codes each channel's lines together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WordOrder {
+    FileLines,
+    ChannelPlanes,
+}
+
+/// A block's samples as 16-bit words in `order` (a float is two words, low first, as its
+/// little-endian bytes read): de-interleaved a row at a time, then converted a whole channel
+/// at once (the `half` crate's slice conversion is its SIMD F16C path).
+fn fill_words(rows: &[f32], shape: &BlockShape, order: WordOrder, words: &mut [u16]) {
     let (w, channels) = (shape.w, shape.channels);
     let lines = rows.len() / (w * channels);
+    let spp = shape.sample_bytes() / 2;
     let mut planes = vec![0f32; w * channels];
     for (i, row) in rows.chunks_exact(w * channels).enumerate() {
         deinterleave_all(row, channels, &mut planes);
         for (k, &src_c) in shape.order.iter().enumerate() {
+            let line = match order {
+                WordOrder::FileLines => i * channels + k,
+                WordOrder::ChannelPlanes => k * lines + i,
+            };
+            let dst = &mut words[line * w * spp..][..w * spp];
             let plane = &planes[src_c * w..][..w];
             match shape.pixel {
-                ExrPixel::Half => {
-                    let dst = &mut samples[(k * lines + i) * w..][..w];
-                    dst.reinterpret_cast_mut::<f16>()
-                        .convert_from_f32_slice(plane);
-                }
+                ExrPixel::Half => dst
+                    .reinterpret_cast_mut::<f16>()
+                    .convert_from_f32_slice(plane),
                 ExrPixel::Float => {
-                    let dst = &mut samples[(k * lines + i) * w * 2..][..w * 2];
                     for (d, v) in dst.chunks_exact_mut(2).zip(plane) {
                         let bits = v.to_bits();
                         d[0] = bits as u16;
@@ -100,6 +124,18 @@ fn fill_planes(rows: &[f32], shape: &BlockShape, samples: &mut [u16]) {
             }
         }
     }
+}
+
+/// Words as little-endian bytes.
+fn le_bytes(words: &[u16]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// The uncompressed bytes of one block (what the file stores when compression does not pay).
+fn block_bytes(rows: &[f32], shape: &BlockShape) -> Vec<u8> {
+    let mut words = vec![0u16; rows.len() * shape.sample_bytes() / 2];
+    fill_words(rows, shape, WordOrder::FileLines, &mut words);
+    le_bytes(&words)
 }
 
 /// Every channel of a row of interleaved pixels into its own plane (`planes` holds
@@ -138,76 +174,27 @@ fn deinterleave(row: &[f32], channels: usize, c: usize, plane: &mut [f32]) {
     }
 }
 
-/// The uncompressed bytes of one block from its rows: for each line, each channel's samples in
-/// turn, little-endian.
-fn block_bytes(rows: &[f32], shape: &BlockShape) -> Vec<u8> {
-    let (w, channels) = (shape.w, shape.channels);
-    let sample = shape.sample_bytes();
-    let mut out = vec![0u8; rows.len() * sample];
-    let mut plane = vec![0f32; w];
-    let mut halves = vec![f16::ZERO; w];
-    let line_bytes = w * channels * sample;
-    for (row, out_line) in rows
-        .chunks_exact(w * channels)
-        .zip(out.chunks_exact_mut(line_bytes))
-    {
-        for (k, &src_c) in shape.order.iter().enumerate() {
-            // De-interleave first, then convert a whole plane: the slice conversion is the
-            // SIMD (F16C) path of the `half` crate.
-            deinterleave(row, channels, src_c, &mut plane);
-            let dst = &mut out_line[k * w * sample..][..w * sample];
-            match shape.pixel {
-                ExrPixel::Half => {
-                    halves.convert_from_f32_slice(&plane);
-                    for (d, v) in dst.chunks_exact_mut(2).zip(&halves) {
-                        d.copy_from_slice(&v.to_bits().to_le_bytes());
-                    }
-                }
-                ExrPixel::Float => {
-                    for (d, v) in dst.chunks_exact_mut(4).zip(&plane) {
-                        d.copy_from_slice(&v.to_le_bytes());
-                    }
-                }
-            }
-        }
+/// OpenEXR's ZIP block from the raw block's words: its little-endian bytes split into even
+/// (low) and odd (high) halves and delta-coded, as one pass per half, then a zlib stream
+/// (`deflate.rs`: runs and one dynamic Huffman block rather than OpenEXR's zlib level 4 —
+/// see there). `None` when compression does not shrink it (stored raw).
+fn zip_block(words: &[u16], predicted: &mut [u8]) -> Option<Vec<u8>> {
+    let n = words.len();
+    let (&first, &last) = (words.first()?, words.last()?);
+    let (lo, hi) = predicted.split_at_mut(n);
+    let delta = |cur: u8, prev: u8| cur.wrapping_sub(prev).wrapping_add(128);
+    lo[0] = first as u8;
+    for (d, pair) in lo[1..].iter_mut().zip(words.windows(2)) {
+        *d = delta(pair[1] as u8, pair[0] as u8);
     }
-    out
-}
-
-/// OpenEXR's ZIP block: bytes split into even and odd halves, delta-coded, zlib level 4
-/// (OpenEXR's default level). `None` when compression does not shrink it (stored raw).
-fn zip_block(raw: &[u8]) -> Result<Option<Vec<u8>>, ImagingError> {
-    use std::io::Write;
-    let n = raw.len();
-    if n == 0 {
-        return Ok(None);
+    // The high half continues the low one: its first byte follows the last low byte.
+    hi[0] = delta((first >> 8) as u8, last as u8);
+    for (d, pair) in hi[1..].iter_mut().zip(words.windows(2)) {
+        *d = delta((pair[1] >> 8) as u8, (pair[0] >> 8) as u8);
     }
-    let mut tmp = vec![0u8; n];
-    let (evens, odds) = tmp.split_at_mut(n.div_ceil(2));
-    for (i, pair) in raw.chunks(2).enumerate() {
-        evens[i] = pair[0];
-        if let Some(&b) = pair.get(1) {
-            odds[i] = b;
-        }
-    }
-    let mut prev = tmp[0];
-    for v in tmp.iter_mut().skip(1) {
-        let cur = *v;
-        *v = cur.wrapping_sub(prev).wrapping_add(128);
-        prev = cur;
-    }
-    let level = std::env::var("PLATEFARM_ZIP_LEVEL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    let mut z = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(n / 2),
-        flate2::Compression::new(level),
-    );
-    z.write_all(&tmp)
-        .and_then(|()| z.finish())
-        .map_err(|e| enc_err(format!("zlib: {e}")))
-        .map(|packed| (packed.len() < n).then_some(packed))
+    let mut packed = Vec::with_capacity(n);
+    deflate::zlib_compress(predicted, &mut packed);
+    (packed.len() < 2 * n).then_some(packed)
 }
 
 #[cfg(test)]
@@ -236,7 +223,7 @@ mod tests {
             let t = std::time::Instant::now();
             let mut total = 0;
             for rows in img.data.chunks(w * 3 * lines) {
-                total += encode_chunk(rows, 0, &shape, comp).unwrap().len();
+                total += encode_chunk(rows, 0, &shape, comp).len();
             }
             eprintln!("{comp:?}: {:?}, {total} bytes", t.elapsed());
         }

@@ -354,9 +354,9 @@ pub fn encode_exr_rows(
             let first = task * blocks_per_task;
             (first..(first + blocks_per_task).min(n_blocks))
                 .map(|b| encode_block(cursor.as_mut(), b))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Vec<_>>()
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let blocks: Vec<Vec<u8>> = per_task.into_iter().flatten().collect();
 
     let mut head = Vec::with_capacity(4096 + 8 * n_blocks);

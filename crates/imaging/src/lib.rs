@@ -7,6 +7,7 @@
 //! one. Untrusted bytes go through `DecodeLimits` and give an `ImagingError`, never a panic.
 //! Output bytes do not depend on the number of threads.
 
+mod deflate;
 pub mod develop;
 pub mod dng;
 pub mod dpx;

@@ -325,11 +325,10 @@ impl PizScratch {
     /// The code-length table from the first used symbol to the run code, 6 bits a length,
     /// zero lengths between used symbols run-length coded.
     fn pack_table(&mut self) {
-        // 6 bits a used symbol, a single zero or 2–5 zeros before it (12 bits); longer gaps
-        // take 14 bits per 261 zeros, at most 252 of those in all.
-        let start = self.out.len();
-        self.out.resize(start + self.used.len() * 2 + 252 * 2 + 16, 0);
-        let mut w = BitWriter::new(&mut self.out[start..]);
+        // 6 bits a used symbol, plus up to 14 for the zeros before it and 14 more for every
+        // further 261 of them (at most 252 in all).
+        self.words.resize((self.used.len() * 20 + 252 * 14) / 64 + 2, 0);
+        let mut w = WordWriter::new(&mut self.words);
         let mut prev: Option<u32> = None;
         for &s in &self.used {
             if let Some(p) = prev {
@@ -352,8 +351,8 @@ impl PizScratch {
             w.put(self.codes[s as usize] & 63, 6);
             prev = Some(s);
         }
-        let bytes = w.finish().div_ceil(8) as usize;
-        self.out.truncate(start + bytes);
+        let written = w.finish().expect("sized for the longest table");
+        append_words(&mut self.out, &self.words, written);
     }
 
     /// Appends the coded samples to `out`; returns the number of bits, or `None` if they
@@ -371,7 +370,21 @@ impl PizScratch {
         let end = (data.len() as u32, 0);
         for &(run_start, run_len) in self.long_runs.iter().chain(std::iter::once(&end)) {
             let run_start = run_start as usize;
-            for &v in &data[i..run_start] {
+            // Two samples a step, as one code when together they fit (nearly always): half
+            // the writer's work per sample.
+            let samples = &data[i..run_start];
+            let mut pairs = samples.chunks_exact(2);
+            for pair in &mut pairs {
+                let (c0, c1) = (codes[usize::from(pair[0])], codes[usize::from(pair[1])]);
+                let (l0, l1) = ((c0 & 63) as u32, (c1 & 63) as u32);
+                if l0 + l1 <= MAX_CODE_LEN {
+                    w.put((c0 >> 6) << l1 | c1 >> 6, l0 + l1);
+                } else {
+                    w.put_code(c0);
+                    w.put_code(c1);
+                }
+            }
+            for &v in pairs.remainder() {
                 w.put_code(codes[usize::from(v)]);
             }
             if run_len == 0 {
@@ -395,15 +408,20 @@ impl PizScratch {
             }
             i = run_start + run_len as usize;
         }
-        let (full, tail_bits, tail) = w.finish()?;
-        self.out.reserve(full * 8 + 8);
-        for word in &self.words[..full] {
-            self.out.extend_from_slice(&word.to_be_bytes());
-        }
-        self.out
-            .extend_from_slice(&tail.to_be_bytes()[..tail_bits.div_ceil(8) as usize]);
-        u32::try_from(full as u64 * 64 + u64::from(tail_bits)).ok()
+        let written = w.finish()?;
+        append_words(&mut self.out, &self.words, written);
+        u32::try_from(written.0 as u64 * 64 + u64::from(written.1)).ok()
     }
+}
+
+/// Appends what a [`WordWriter`] wrote (its full words, then the bits of the last partial
+/// word zero-padded to a byte) to `out` as bytes, most significant first.
+fn append_words(out: &mut Vec<u8>, words: &[u64], (full, tail_bits, tail): (usize, u32, u64)) {
+    out.reserve(full * 8 + 8);
+    for word in &words[..full] {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out.extend_from_slice(&tail.to_be_bytes()[..tail_bits.div_ceil(8) as usize]);
 }
 
 /// Most-significant-bit-first writer of 64-bit words: codes fill a word from the top; a full
@@ -471,67 +489,10 @@ fn bitmap_bits(i: usize, word: u64) -> u8 {
     }
 }
 
-/// Most-significant-bit-first bit writer into a buffer with 8 bytes to spare: the pending
-/// bits sit at the top of a 64-bit accumulator, which is stored whole after every code and
-/// advanced by the bytes it completed — no branch on how full it is.
-struct BitWriter<'a> {
-    out: &'a mut [u8],
-    pos: usize,
-    acc: u64,
-    /// Pending bits (fewer than 8 between calls).
-    n: u32,
-}
-
-impl<'a> BitWriter<'a> {
-    fn new(out: &'a mut [u8]) -> Self {
-        BitWriter {
-            out,
-            pos: 0,
-            acc: 0,
-            n: 0,
-        }
-    }
-
-    /// Appends the low `len` bits of `bits` (1 ≤ `len` ≤ 58; no bits above them).
-    #[inline(always)]
-    fn put(&mut self, bits: u64, len: u32) {
-        if len > 56 {
-            self.put(bits >> 8, len - 8);
-            self.put(bits & 0xff, 8);
-            return;
-        }
-        self.acc |= bits << (64 - self.n - len);
-        self.n += len;
-        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_be_bytes());
-        // At most 63 bits are pending here, so at most 7 bytes are done.
-        let bytes = self.n / 8;
-        self.pos += bytes as usize;
-        self.acc <<= bytes * 8;
-        self.n -= bytes * 8;
-    }
-
-    /// Appends a `code << 6 | length` table entry.
-    #[inline(always)]
-    fn put_code(&mut self, code: u64) {
-        self.put(code >> 6, (code & 63) as u32);
-    }
-
-    /// Flushes the pending bits (zero-padded to a byte); returns the number of bits written.
-    fn finish(&mut self) -> u64 {
-        let bits = self.pos as u64 * 8 + u64::from(self.n);
-        if self.n > 0 {
-            self.out[self.pos] = (self.acc >> 56) as u8;
-            self.pos += 1;
-            self.n = 0;
-        }
-        bits
-    }
-}
-
 /// Minimum-redundancy (Huffman) code lengths in place (Moffat and Katajainen's method): `a`
 /// holds the frequencies sorted ascending, at least two of them; on return `a[i]` is the code
 /// length of the symbol with the i-th smallest frequency.
-fn minimum_redundancy_lengths(a: &mut [u64]) {
+pub(crate) fn minimum_redundancy_lengths(a: &mut [u64]) {
     let n = a.len();
     debug_assert!(n >= 2);
     // First pass, left to right: internal node weights and parent pointers.
@@ -581,10 +542,13 @@ fn minimum_redundancy_lengths(a: &mut [u64]) {
 }
 
 /// One step of the 14-bit wavelet (values below 2^14: plain averages and differences).
+/// OpenEXR computes in `int`; in 16 bits it is the same, as no sum leaves `i16`: every
+/// step takes two averages (in `0..2^14`) or two differences of averages (within ±2^14).
+/// 16-bit lanes let the compiler do eight at a time.
 #[inline(always)]
 fn wenc14(a: u16, b: u16) -> (u16, u16) {
-    let (a, b) = (i32::from(a as i16), i32::from(b as i16));
-    (((a + b) >> 1) as u16, (a - b) as u16)
+    let (a, b) = (a as i16, b as i16);
+    ((a.wrapping_add(b) >> 1) as u16, a.wrapping_sub(b) as u16)
 }
 
 /// One step of the 16-bit wavelet (modular arithmetic, so any 16-bit values round-trip).
@@ -727,15 +691,19 @@ mod tests {
     }
 
     #[test]
-    fn bit_writer_packs_msb_first() {
-        let mut out = [0u8; 24];
-        let mut w = BitWriter::new(&mut out);
+    fn word_writer_packs_msb_first() {
+        let mut words = [0u64; 3];
+        let mut w = WordWriter::new(&mut words);
         w.put(0b101, 3);
         w.put((1 << 57) | 1, 58);
         w.put(0b11, 2);
-        // 101 1000…0001 11: 63 bits, padded to 64.
-        assert_eq!(w.finish(), 63);
-        assert_eq!(w.pos, 8);
-        assert_eq!(out[..9], [0b1011_0000, 0, 0, 0, 0, 0, 0, 0b0000_1110, 0]);
+        w.put(0b11, 2);
+        // 101 1000…0001 11 1 | 1: one full word, one bit after it.
+        let written = w.finish().unwrap();
+        assert_eq!(written, (1, 1, 1 << 63));
+        assert_eq!(words[0], 0b1011 << 60 | 0b1111);
+        let mut out = Vec::new();
+        append_words(&mut out, &words, written);
+        assert_eq!(out, [0b1011_0000, 0, 0, 0, 0, 0, 0, 0b0000_1111, 0b1000_0000]);
     }
 }
