@@ -24,8 +24,8 @@ const CL_ORDER: [usize; 19] = [
 
 /// Deflate's length codes: the first length of each code 257..=285 and its extra bits.
 const LENGTH_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
-    131, 163, 195, 227, 258,
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
 ];
 const LENGTH_EXTRA: [u8; 29] = [
     0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
@@ -65,7 +65,11 @@ fn compress_with(s: &mut Scratch, data: &[u8], out: &mut Vec<u8>) {
         .find(|&i| litlen_len[i] != 0)
         .map_or(257, |i| (i + 1).max(257));
     let mut cl_syms: Vec<(u8, u8)> = Vec::new(); // (symbol, extra bits value)
-    let all: Vec<u8> = litlen_len[..n_lit].iter().chain(&dist_len).copied().collect();
+    let all: Vec<u8> = litlen_len[..n_lit]
+        .iter()
+        .chain(&dist_len)
+        .copied()
+        .collect();
     let mut i = 0;
     while i < all.len() {
         let zeros = all[i..].iter().take_while(|&&l| l == 0).count().min(138);
@@ -117,7 +121,10 @@ fn compress_with(s: &mut Scratch, data: &[u8], out: &mut Vec<u8>) {
     for (b, t) in table[..256].iter_mut().enumerate() {
         *t = (u64::from(litlen_code[b]), u32::from(litlen_len[b]));
     }
-    for (k, t) in table[256..256 + MAX_MATCH - MIN_MATCH + 1].iter_mut().enumerate() {
+    for (k, t) in table[256..256 + MAX_MATCH - MIN_MATCH + 1]
+        .iter_mut()
+        .enumerate()
+    {
         let len = k + MIN_MATCH;
         let c = length_code(len);
         let sym = 257 + c;
@@ -169,11 +176,7 @@ fn tokenize(data: &[u8], tokens: &mut Vec<u16>, freq: &mut [u64; N_LITLEN]) -> u
         i += 1;
         let starts_run = data.get(i..i + MIN_MATCH) == Some(&[b; MIN_MATCH][..]);
         if starts_run {
-            let run = MIN_MATCH
-                + run_length(
-                    &data[i + MIN_MATCH..(i + MAX_MATCH).min(n)],
-                    b,
-                );
+            let run = MIN_MATCH + run_length(&data[i + MIN_MATCH..(i + MAX_MATCH).min(n)], b);
             tokens[k] = (256 + run - MIN_MATCH) as u16;
             freq[257 + length_code(run)] += 1;
             k += 1;
@@ -303,8 +306,7 @@ impl<'a> LsbWriter<'a> {
         self.acc |= bits << self.n;
         self.n += len;
         if self.n >= 32 {
-            self.out
-                .extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
             self.acc >>= 32;
             self.n -= 32;
         }
@@ -348,7 +350,9 @@ mod tests {
                 })
                 .collect(),
             // Runs of every length around the limits.
-            (0..600usize).flat_map(|k| vec![(k % 7) as u8; k % 270]).collect(),
+            (0..600usize)
+                .flat_map(|k| vec![(k % 7) as u8; k % 270])
+                .collect(),
         ];
         for data in cases {
             let mut z = Vec::new();

@@ -3,12 +3,12 @@
 //! what OpenEXR's reader expects; a compressed block that does not shrink is stored raw, as
 //! OpenEXR's writer does.
 
-use crate::exr_io::{ExrCompression, ExrPixel};
 use crate::deflate;
+use crate::exr_io::{ExrCompression, ExrPixel};
 use crate::piz::{self, PizChannel};
 use half::f16;
-use std::cell::RefCell;
 use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
+use std::cell::RefCell;
 
 /// How a block's rows are laid out: `w` pixels of `channels` interleaved floats a row, and the
 /// source index of each file channel in the file's (sorted) channel order.
@@ -195,37 +195,4 @@ fn zip_block(words: &[u16], predicted: &mut [u8]) -> Option<Vec<u8>> {
     let mut packed = Vec::with_capacity(n);
     deflate::zlib_compress(predicted, &mut packed);
     (packed.len() < 2 * n).then_some(packed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn speed() {
-        let path = std::env::var("PIZ_SPEED_FILE").unwrap();
-        let bytes = std::fs::read(path).unwrap();
-        let img = crate::decode_exr(&bytes, &crate::DecodeLimits::default()).unwrap();
-        let w = img.width as usize;
-        let shape = BlockShape {
-            w,
-            channels: 3,
-            order: &[2, 1, 0],
-            pixel: ExrPixel::Half,
-        };
-        let comp = match std::env::var("PIZ_SPEED_COMP").as_deref() {
-            Ok("zip") => ExrCompression::Zip,
-            _ => ExrCompression::Piz,
-        };
-        let lines = if comp == ExrCompression::Zip { 16 } else { 32 };
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let mut total = 0;
-            for rows in img.data.chunks(w * 3 * lines) {
-                total += encode_chunk(rows, 0, &shape, comp).len();
-            }
-            eprintln!("{comp:?}: {:?}, {total} bytes", t.elapsed());
-        }
-    }
 }

@@ -327,7 +327,8 @@ impl PizScratch {
     fn pack_table(&mut self) {
         // 6 bits a used symbol, plus up to 14 for the zeros before it and 14 more for every
         // further 261 of them (at most 252 in all).
-        self.words.resize((self.used.len() * 20 + 252 * 14) / 64 + 2, 0);
+        self.words
+            .resize((self.used.len() * 20 + 252 * 14) / 64 + 2, 0);
         let mut w = WordWriter::new(&mut self.words);
         let mut prev: Option<u32> = None;
         for &s in &self.used {
@@ -704,6 +705,9 @@ mod tests {
         assert_eq!(words[0], 0b1011 << 60 | 0b1111);
         let mut out = Vec::new();
         append_words(&mut out, &words, written);
-        assert_eq!(out, [0b1011_0000, 0, 0, 0, 0, 0, 0, 0b0000_1111, 0b1000_0000]);
+        assert_eq!(
+            out,
+            [0b1011_0000, 0, 0, 0, 0, 0, 0, 0b0000_1111, 0b1000_0000]
+        );
     }
 }
