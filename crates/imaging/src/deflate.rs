@@ -6,7 +6,7 @@
 //! Any inflater reads it (RFC 1950/1951; checked bit-exactly against OpenEXR's own reader by
 //! `tests/exr_write_openexr.rs`).
 
-use crate::piz::minimum_redundancy_lengths;
+use crate::huffman::minimum_redundancy_lengths;
 use std::cell::RefCell;
 
 /// Literal/length symbols: 256 literals, end of block, 29 length codes.
