@@ -392,9 +392,27 @@ fn unpack_line(line: &[u8], out: &mut [u16], bit_depth: u8, packing: u16, be: bo
         (10, m) => {
             // Filled: three datums per word; method A pads the 2 low bits, method B the 2 high.
             let shift0 = if m == 1 { 2 } else { 0 };
-            for (i, chunk) in out.chunks_mut(3).enumerate() {
-                let w = word(line, i, be);
-                for (k, o) in chunk.iter_mut().enumerate() {
+            // Whole words in a tight loop per byte order (the hot path of a 10-bit plate).
+            let whole = out.len() / 3;
+            let unpack = |o: &mut [u16], w: u32| {
+                o[0] = ((w >> (shift0 + 20)) & 0x3FF) as u16;
+                o[1] = ((w >> (shift0 + 10)) & 0x3FF) as u16;
+                o[2] = ((w >> shift0) & 0x3FF) as u16;
+            };
+            let words = line[..whole * 4].chunks_exact(4);
+            let outs = out[..whole * 3].chunks_exact_mut(3);
+            if be {
+                for (o, b) in outs.zip(words) {
+                    unpack(o, u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                }
+            } else {
+                for (o, b) in outs.zip(words) {
+                    unpack(o, u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                }
+            }
+            if out.len() > whole * 3 {
+                let w = word(line, whole, be);
+                for (k, o) in out[whole * 3..].iter_mut().enumerate() {
                     *o = ((w >> (shift0 + 20 - 10 * k as u32)) & 0x3FF) as u16;
                 }
             }

@@ -4,20 +4,11 @@
 //! does). Byte-deterministic: header attributes are written sorted by name and every block is
 //! compressed independently of how the pool schedules it.
 
+use crate::exr_block::{encode_chunk, BlockShape};
 use crate::exr_io::{ExrCompression, ExrOptions, ExrPixel, FrameHeader};
 use crate::rows::{BufferRows, RowCursor, Rows};
 use crate::ImagingError;
-use exr::meta::attribute::{ChannelDescription, IntegerBounds, SampleType, Text};
-use exr::meta::header::Header;
-use exr::meta::BlockDescription;
-use half::f16;
-use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
-
-// Blocks are laid out in native byte order and handed to codecs that write little-endian
-// files from it; on a big-endian host the bytes would need swapping first.
-#[cfg(target_endian = "big")]
-compile_error!("the EXR writer assumes a little-endian host");
 
 /// A pixel rectangle in EXR's absolute coordinates (the origin may be negative).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,43 +332,20 @@ pub fn encode_exr_rows(
         &[3, 2, 1, 0]
     };
     let attrs = header_attributes(names, layout, opts, header)?;
-    let exr_compression = match opts.compression {
-        ExrCompression::Piz => exr::compression::Compression::PIZ,
-        ExrCompression::Zip => exr::compression::Compression::ZIP16,
-        ExrCompression::Zips => exr::compression::Compression::ZIP1,
-        ExrCompression::None => exr::compression::Compression::Uncompressed,
+    let shape = BlockShape {
+        w,
+        channels,
+        order,
+        pixel: opts.pixel,
     };
-    let sample_type = match opts.pixel {
-        ExrPixel::Half => SampleType::F16,
-        ExrPixel::Float => SampleType::F32,
-    };
-    let descriptions = names
-        .iter()
-        .map(|n| ChannelDescription::new(Text::from(*n), sample_type, false))
-        .collect();
-    let mut codec_header = Header::new(Text::from("plate"), (w, h), descriptions);
-    codec_header.compression = exr_compression;
-    codec_header.blocks = BlockDescription::ScanLines;
-
     let lines = lines_per_block(opts.compression);
     let n_blocks = h.div_ceil(lines);
     let blocks_per_task = (TASK_ROWS / lines).max(1);
     let encode_block = |cursor: &mut dyn RowCursor, block_idx: usize| {
         let y0 = block_idx * lines;
         let n_lines = lines.min(h - y0);
-        let raw = block_bytes(cursor.rows(y0, n_lines), w, channels, order, opts.pixel);
-        let section = IntegerBounds::new((layout.data.x, layout.data.y + y0 as i32), (w, n_lines));
-        let packed = match opts.compression {
-            ExrCompression::Zip | ExrCompression::Zips => zip_block(raw)?,
-            _ => exr_compression
-                .compress_image_section_to_le(&codec_header, raw, section)
-                .map_err(|e| enc_err(format!("OpenEXR block at line {y0}: {e}")))?,
-        };
-        let mut chunk = Vec::with_capacity(8 + packed.len());
-        chunk.extend_from_slice(&(layout.data.y + y0 as i32).to_le_bytes());
-        chunk.extend_from_slice(&(packed.len() as i32).to_le_bytes());
-        chunk.extend_from_slice(&packed);
-        Ok::<_, ImagingError>(chunk)
+        let y = layout.data.y + y0 as i32;
+        encode_chunk(cursor.rows(y0, n_lines), y, &shape, opts.compression)
     };
     let per_task: Vec<Vec<Vec<u8>>> = (0..n_blocks.div_ceil(blocks_per_task))
         .into_par_iter()
@@ -386,9 +354,9 @@ pub fn encode_exr_rows(
             let first = task * blocks_per_task;
             (first..(first + blocks_per_task).min(n_blocks))
                 .map(|b| encode_block(cursor.as_mut(), b))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Vec<_>>()
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let blocks: Vec<Vec<u8>> = per_task.into_iter().flatten().collect();
 
     let mut head = Vec::with_capacity(4096 + 8 * n_blocks);
@@ -414,81 +382,4 @@ pub fn encode_exr_rows(
         offset += b.len() as u64;
     }
     Ok(ExrFile { head, blocks })
-}
-
-/// The uncompressed bytes of one block from its rows: for each line, each channel's samples in
-/// turn (native endian, as the `exr` crate's compressors take them).
-fn block_bytes(
-    rows: &[f32],
-    w: usize,
-    channels: usize,
-    order: &[usize],
-    pixel: ExrPixel,
-) -> Vec<u8> {
-    let sample = match pixel {
-        ExrPixel::Half => 2,
-        ExrPixel::Float => 4,
-    };
-    let mut out = vec![0u8; rows.len() * sample];
-    let mut plane = vec![0f32; w];
-    let mut halves = vec![f16::ZERO; w];
-    let line_bytes = w * channels * sample;
-    for (row, out_line) in rows
-        .chunks_exact(w * channels)
-        .zip(out.chunks_exact_mut(line_bytes))
-    {
-        for (k, &src_c) in order.iter().enumerate() {
-            // De-interleave first, then convert a whole plane: the slice conversion is the
-            // SIMD (F16C) path of the `half` crate.
-            for (p, px) in plane.iter_mut().zip(row.chunks_exact(channels)) {
-                *p = px[src_c];
-            }
-            let dst = &mut out_line[k * w * sample..][..w * sample];
-            match pixel {
-                ExrPixel::Half => {
-                    halves.convert_from_f32_slice(&plane);
-                    for (d, v) in dst.chunks_exact_mut(2).zip(&halves) {
-                        d.copy_from_slice(&v.to_bits().to_ne_bytes());
-                    }
-                }
-                ExrPixel::Float => {
-                    for (d, v) in dst.chunks_exact_mut(4).zip(&plane) {
-                        d.copy_from_slice(&v.to_ne_bytes());
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// OpenEXR's ZIP block: bytes split into even and odd halves, delta-coded, zlib level 4
-/// (OpenEXR's default level). Stored raw when compression does not shrink it, as OpenEXR does.
-/// The input is little-endian already (native on the machines we build for).
-fn zip_block(raw: Vec<u8>) -> Result<Vec<u8>, ImagingError> {
-    use std::io::Write;
-    let n = raw.len();
-    if n == 0 {
-        return Ok(raw);
-    }
-    let mut tmp = vec![0u8; n];
-    let (evens, odds) = tmp.split_at_mut(n.div_ceil(2));
-    for (i, pair) in raw.chunks(2).enumerate() {
-        evens[i] = pair[0];
-        if let Some(&b) = pair.get(1) {
-            odds[i] = b;
-        }
-    }
-    let mut prev = tmp[0];
-    for v in tmp.iter_mut().skip(1) {
-        let cur = *v;
-        *v = cur.wrapping_sub(prev).wrapping_add(128);
-        prev = cur;
-    }
-    let mut z =
-        flate2::write::ZlibEncoder::new(Vec::with_capacity(n / 2), flate2::Compression::new(4));
-    z.write_all(&tmp)
-        .and_then(|()| z.finish())
-        .map_err(|e| enc_err(format!("zlib: {e}")))
-        .map(|packed| if packed.len() < n { packed } else { raw })
 }

@@ -7,12 +7,16 @@
 //! one. Untrusted bytes go through `DecodeLimits` and give an `ImagingError`, never a panic.
 //! Output bytes do not depend on the number of threads.
 
+mod deflate;
 pub mod develop;
 pub mod dng;
 pub mod dpx;
+mod exr_block;
 pub mod exr_io;
 pub mod exr_write;
+mod huffman;
 pub mod ljpeg;
+mod piz;
 pub mod plate;
 pub mod preview;
 pub mod reframe;
@@ -20,6 +24,7 @@ pub mod rows;
 pub mod synth;
 pub mod tiff_ifd;
 pub mod tiff_rgb;
+mod wavelet;
 
 pub use develop::{camera_to_aces, develop_to_aces, Demosaic, DevelopOptions};
 pub use dng::{decode_dng, read_dng_metadata, CameraMetadata, CfaPattern, RawFrame};

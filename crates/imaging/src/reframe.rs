@@ -371,16 +371,36 @@ impl RowCursor for ResampleCursor<'_> {
                 continue;
             }
             let first = vt.first[y0 + i] as usize - self.window_first;
-            for (k, wk) in w.iter().enumerate() {
-                let trow = &self.window[(first + k) * stride..][..stride];
-                if k == 0 {
-                    for (d, s) in orow.iter_mut().zip(trow) {
-                        *d = wk * s;
+            let taps = &self.window[first * stride..(first + w.len()) * stride];
+            // A strip of the row at a time through every tap, so the sums stay in registers
+            // and the row is written once (not read and written back once per tap). Each
+            // value is still the first tap's product plus the others in tap order.
+            const STRIP: usize = 32;
+            let mut strips = orow.chunks_exact_mut(STRIP);
+            for (j, strip) in (&mut strips).enumerate() {
+                let x0 = j * STRIP;
+                let src = |k: usize| -> &[f32; STRIP] {
+                    taps[k * stride + x0..][..STRIP]
+                        .try_into()
+                        .expect("a whole strip")
+                };
+                let mut acc = [0f32; STRIP];
+                for (a, s) in acc.iter_mut().zip(src(0)) {
+                    *a = w[0] * s;
+                }
+                for (k, wk) in w.iter().enumerate().skip(1) {
+                    for (a, s) in acc.iter_mut().zip(src(k)) {
+                        *a += wk * s;
                     }
-                } else {
-                    for (d, s) in orow.iter_mut().zip(trow) {
-                        *d += wk * s;
-                    }
+                }
+                strip.copy_from_slice(&acc);
+            }
+            let rest = strips.into_remainder();
+            let x0 = stride - rest.len();
+            for (x, d) in rest.iter_mut().enumerate() {
+                *d = w[0] * taps[x0 + x];
+                for (k, wk) in w.iter().enumerate().skip(1) {
+                    *d += wk * taps[k * stride + x0 + x];
                 }
             }
             // Columns outside the source region stay padding.
