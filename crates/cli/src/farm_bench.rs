@@ -79,6 +79,10 @@ impl Spread {
             runs,
         }
     }
+    /// The same runs as percentages (for ratios).
+    fn percent(&self) -> Spread {
+        Spread::of(self.runs.iter().map(|v| v * 100.0).collect())
+    }
     fn show(&self, digits: usize) -> String {
         format!(
             "{:.d$} (min {:.d$}, max {:.d$}, {} runs)",
@@ -687,10 +691,9 @@ pub fn print(r: &BenchFarmReport) {
             "  process farm        {} frames/s   (dispatcher + worker processes over RabbitMQ)",
             f.show(2)
         );
-        let pct = Spread::of(x.runs.iter().map(|v| v * 100.0).collect());
         println!(
             "  farm efficiency     {} %   (vs. the embedded farm on a local folder)",
-            pct.show(1)
+            x.percent().show(1)
         );
         if let (Some(e), Some(x)) = (
             &r.embedded_same_store_frames_per_s,
@@ -700,10 +703,9 @@ pub fn print(r: &BenchFarmReport) {
                 "  embedded, same store {} frames/s   (one process over the farm's store)",
                 e.show(2)
             );
-            let pct = Spread::of(x.runs.iter().map(|v| v * 100.0).collect());
             println!(
                 "  farm efficiency     {} %   (vs. one process on the same store)",
-                pct.show(1)
+                x.percent().show(1)
             );
         }
     }

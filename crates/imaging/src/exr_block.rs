@@ -1,5 +1,6 @@
 //! One scanline block of an OpenEXR file from its interleaved float rows: the raw
-//! little-endian bytes, ZIP (zlib-rs) and PIZ (our own coder, `piz.rs`) compressed. Each is
+//! little-endian bytes, ZIP (our own zlib stream, `deflate.rs`) and PIZ (our own coder, `piz.rs`)
+//! compressed. Each is
 //! what OpenEXR's reader expects; a compressed block that does not shrink is stored raw, as
 //! OpenEXR's writer does.
 
